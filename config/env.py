@@ -1,0 +1,244 @@
+"""The one declaration of every environment variable the system reads.
+
+Settings read variables only through :func:`read`, so this tuple is the complete
+list: the README's configuration table and ``.env.example`` are generated from it
+(``python -m config.env --markdown`` / ``--dotenv``) and tests fail when they drift.
+Every variable may also be given as a file path in ``<NAME>_FILE`` (Kubernetes
+secrets, Vault agent), which wins over the plain variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED: Any = _Required()
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    kind: str  # str | bool | int | list | rate | db_url | cache_url | choice
+    default: Any
+    description: str
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+    def default_text(self) -> str:
+        if self.default is REQUIRED:
+            return "(required)"
+        if callable(self.default):
+            return self.default.__doc__ or "(derived)"
+        return str(self.default) if self.default != "" else "(empty)"
+
+
+def _debug_dependent(on_debug: str, otherwise: Any):
+    def default(debug: bool) -> Any:
+        return on_debug if debug else otherwise
+
+    default.__doc__ = f"{otherwise!r} (DEBUG on: {on_debug})".replace("'", "")
+    return default
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("DEBUG", "bool", "false", "Django debug mode. Never on in production."),
+    Var(
+        "SECRET_KEY",
+        "str",
+        _debug_dependent("insecure-development-key-change-me", REQUIRED),
+        "Django secret key, also signs JWTs. Required when DEBUG is off.",
+        secret=True,
+    ),
+    Var(
+        "ALLOWED_HOSTS",
+        "list",
+        "localhost,127.0.0.1,[::1]",
+        "Comma-separated host names this site serves.",
+    ),
+    Var("CSRF_TRUSTED_ORIGINS", "list", "", "Comma-separated origins trusted for admin form posts."),
+    Var(
+        "DATABASE_URL",
+        "db_url",
+        "sqlite:///db.sqlite3",
+        "Default database (e.g. postgres://user:pass@host:5432/erp). Relative SQLite paths "
+        "are under the project directory.",
+        secret=True,
+    ),
+    Var("DB_CONN_MAX_AGE", "int", "60", "Seconds a database connection is kept open (0 closes each request)."),
+    Var(
+        "CACHE_URL",
+        "cache_url",
+        "locmemcache://",
+        "Cache used by throttling and login lockout (e.g. redis://127.0.0.1:6379/1). Use a "
+        "shared cache with more than one process.",
+        secret=True,
+    ),
+    Var(
+        "CELERY_BROKER_URL",
+        "str",
+        "",
+        "Celery broker (redis://… or amqp://…). Empty: tasks run eagerly in the web process.",
+        secret=True,
+    ),
+    Var(
+        "CELERY_VISIBILITY_TIMEOUT",
+        "int",
+        "3600",
+        "Redis broker only: seconds before an unacknowledged task is redelivered. Must exceed "
+        "the longest task run time.",
+    ),
+    Var("JWT_ACCESS_MINUTES", "int", "15", "Lifetime of an access token, minutes."),
+    Var("JWT_REFRESH_DAYS", "int", "7", "Lifetime of a refresh token, days."),
+    Var("LOGIN_FAILURE_LIMIT", "int", "5", "Failed logins for one username before it is locked out."),
+    Var("LOGIN_COOLOFF_MINUTES", "int", "15", "Minutes a locked-out username must wait."),
+    Var("THROTTLE_ANON_RATE", "rate", "60/minute", "Request rate allowed per anonymous client IP."),
+    Var("THROTTLE_USER_RATE", "rate", "1200/minute", "Request rate allowed per authenticated user."),
+    Var("IDEMPOTENCY_TTL_HOURS", "int", "24", "Hours a stored Idempotency-Key response is replayed."),
+    Var("LOG_LEVEL", "choice", "INFO", "Root log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Var("LOG_FORMAT", "choice", "json", "Log line format.", choices=("json", "console")),
+    Var(
+        "SECURE_SSL_REDIRECT",
+        "bool",
+        _debug_dependent("false", "true"),
+        "Redirect plain HTTP to HTTPS (ops endpoints are exempt for probes).",
+    ),
+    Var(
+        "SECURE_HSTS_SECONDS",
+        "int",
+        _debug_dependent("0", "31536000"),
+        "Strict-Transport-Security max-age.",
+    ),
+    Var(
+        "USE_X_FORWARDED_PROTO",
+        "bool",
+        "false",
+        "Trust X-Forwarded-Proto from the ingress to tell HTTPS requests.",
+    ),
+)
+
+BY_NAME = {var.name: var for var in VARIABLES}
+
+_env = environ.FileAwareEnv()
+
+
+def _raw(name: str) -> str | None:
+    try:
+        value = _env.ENVIRON[name]
+    except KeyError:
+        return None
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read the file: {exc}") from exc
+    # Secret files are often written with a trailing newline.
+    return value.strip() if os.environ.get(f"{name}_FILE") else value
+
+
+def _cast(var: Var, value: str) -> Any:
+    if var.kind == "str":
+        return value
+    if var.kind == "bool":
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError("expected a boolean (true/false, 1/0, yes/no, on/off)")
+    if var.kind == "int":
+        number = int(value)
+        if number < 0:
+            raise ValueError("expected a non-negative integer")
+        return number
+    if var.kind == "list":
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if var.kind == "rate":
+        if not _RATE.match(value.strip()):
+            raise ValueError("expected <count>/<second|minute|hour|day>, e.g. 60/minute")
+        return value.strip()
+    if var.kind == "choice":
+        if value not in var.choices:
+            raise ValueError(f"expected one of {', '.join(var.choices)}")
+        return value
+    if var.kind == "db_url":
+        config = environ.Env.db_url_config(value)
+        if not config.get("ENGINE"):
+            raise ValueError("unsupported database scheme")
+        return config
+    if var.kind == "cache_url":
+        return environ.Env.cache_url_config(value)
+    raise AssertionError(f"unknown kind {var.kind}")
+
+
+def read(name: str, *, debug: bool = False) -> Any:
+    """Return the typed value of a declared variable; fail start-up naming it."""
+    var = BY_NAME.get(name)
+    if var is None:
+        raise ImproperlyConfigured(f"{name} is read but not declared in config/env.py")
+    value = _raw(name)
+    if value is None:
+        default = var.default(debug) if callable(var.default) else var.default
+        if default is REQUIRED:
+            raise ImproperlyConfigured(f"{name} is required but not set (see README, Configuration)")
+        value = default
+    try:
+        return _cast(var, value)
+    except Exception as exc:  # noqa: BLE001 - any parse failure must name the variable
+        shown = "<hidden>" if var.secret else repr(value)
+        raise ImproperlyConfigured(f"{name} is malformed ({shown}): {exc}") from exc
+
+
+def markdown_table() -> str:
+    lines = [
+        "| Variable | Default | Secret | Meaning |",
+        "|---|---|---|---|",
+    ]
+    for var in VARIABLES:
+        secret = "yes" if var.secret else "no"
+        lines.append(f"| `{var.name}` | `{var.default_text()}` | {secret} | {var.description} |")
+    return "\n".join(lines)
+
+
+def dotenv_example() -> str:
+    lines = [
+        "# Generated by `python -m config.env --dotenv`; every variable the settings read.",
+        "# Any variable can instead be read from a file named in <NAME>_FILE.",
+    ]
+    for var in VARIABLES:
+        lines.append(f"# {var.description}")
+        default = var.default(True) if callable(var.default) else var.default
+        if default is REQUIRED:
+            default = ""
+        lines.append(f"{var.name}={default}" if var.name != "DEBUG" else "DEBUG=true")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["--markdown"]:
+        print(markdown_table())
+    elif argv[1:] == ["--dotenv"]:
+        sys.stdout.write(dotenv_example())
+    else:
+        print("usage: python -m config.env --markdown | --dotenv", file=sys.stderr)
+        return 2
+    return 0
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

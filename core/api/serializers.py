@@ -1,0 +1,61 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from core.models import Company, User
+from erp.permissions import ROLES
+
+
+def roles_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(child=serializers.ChoiceField(choices=ROLES), **kwargs)
+
+
+class MeSerializer(serializers.ModelSerializer):
+    roles = roles_field(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "roles"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    roles = roles_field(required=False, help_text=_("Role names (Django groups)."))
+    password = serializers.CharField(
+        write_only=True, required=True, style={"input_type": "password"}, max_length=128
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "is_active",
+            "roles",
+            "password",
+            "date_joined",
+            "last_login",
+        ]
+        read_only_fields = ["id", "date_joined", "last_login"]
+        # Uniqueness is checked case-insensitively by the service (409).
+        extra_kwargs = {"username": {"validators": []}}
+
+
+class UserUpdateSerializer(UserSerializer):
+    password = serializers.CharField(write_only=True, required=False, max_length=128)
+
+
+class CompanySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Company
+        fields = ["name", "tax_id", "base_currency", "timezone"]
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField()

@@ -1,0 +1,36 @@
+"""Public surface of ``core``: what other apps may ask about identity and company.
+
+Imports nothing of the app and no ORM, so a remote proxy can implement it.
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class CompanyInfo:
+    name: str
+    tax_id: str
+    base_currency: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: UUID
+    username: str
+    roles: frozenset[str]
+    is_active: bool
+
+
+class UnknownUser(LookupError):
+    """No user has this id."""
+
+
+class CoreService(Protocol):
+    def company(self) -> CompanyInfo: ...
+
+    def user(self, *, user_id: UUID) -> UserRef:
+        """Raises UnknownUser."""
+        ...

@@ -1,0 +1,122 @@
+"""core's commands and queries; views, admin and commands call these."""
+
+import re
+import zoneinfo
+from uuid import UUID
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from core.contract import CompanyInfo, CoreService, UnknownUser, UserRef
+from core.models import Company, User
+from erp.exceptions import Conflict
+from erp.permissions import ROLES, user_roles
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+COMPANY_FIELDS = ("name", "tax_id", "base_currency", "timezone")
+USER_FIELDS = ("username", "email", "first_name", "last_name", "is_active")
+
+
+def company_get() -> Company:
+    company, _created = Company.objects.get_or_create(pk=Company.SINGLETON_ID)
+    return company
+
+
+def _validate_company(values: dict) -> None:
+    errors = {}
+    currency = values.get("base_currency")
+    if currency is not None and not _CURRENCY.match(currency):
+        errors["base_currency"] = _("Use a three-letter ISO 4217 code in capitals, e.g. BRL.")
+    tz = values.get("timezone")
+    if tz is not None and tz not in zoneinfo.available_timezones():
+        errors["timezone"] = _("Unknown time zone %(tz)s; use an IANA name such as America/Sao_Paulo.") % {
+            "tz": tz
+        }
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def company_update(**values) -> Company:
+    unknown = set(values) - set(COMPANY_FIELDS)
+    if unknown:
+        raise ValidationError({field: _("This field cannot be changed.") for field in unknown})
+    _validate_company(values)
+    company = Company.objects.select_for_update().get(pk=company_get().pk)
+    for field, value in values.items():
+        setattr(company, field, value)
+    company.save()
+    return company
+
+
+def _roles_to_groups(roles) -> list[Group]:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ValidationError({"roles": _("Unknown roles: %(roles)s.") % {"roles": ", ".join(unknown)}})
+    return list(Group.objects.filter(name__in=roles))
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, roles=(), **fields) -> User:
+    user = User(username=username, **{f: v for f, v in fields.items() if f in USER_FIELDS})
+    groups = _roles_to_groups(roles)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from exc
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(_("A user named %(name)s already exists.") % {"name": username})
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    user.groups.set(groups)
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, actor: User, password: str | None = None, roles=None, **fields) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    for field, value in fields.items():
+        if field in USER_FIELDS:
+            setattr(user, field, value)
+    if user.pk == actor.pk and (fields.get("is_active") is False or (roles is not None and "admin" not in roles)):
+        raise Conflict(_("You cannot deactivate yourself or remove your own admin role."))
+    if "username" in fields and User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists():
+        raise Conflict(_("A user named %(name)s already exists.") % {"name": user.username})
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.error_list}) from exc
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    if roles is not None:
+        user.groups.set(_roles_to_groups(roles))
+    return user
+
+
+def user_deactivate(*, user: User, actor: User) -> User:
+    """Users are never deleted: documents and the audit trail keep their id."""
+    return user_update(user=user, actor=actor, is_active=False)
+
+
+class CoreServiceImpl(CoreService):
+    def company(self) -> CompanyInfo:
+        company = company_get()
+        return CompanyInfo(
+            name=company.name,
+            tax_id=company.tax_id,
+            base_currency=company.base_currency,
+            timezone=company.timezone,
+        )
+
+    def user(self, *, user_id: UUID) -> UserRef:
+        try:
+            user = User.objects.get(pk=user_id)
+        except User.DoesNotExist as exc:
+            raise UnknownUser(str(user_id)) from exc
+        return UserRef(id=user.pk, username=user.username, roles=user_roles(user), is_active=user.is_active)

@@ -1,0 +1,96 @@
+"""One exception handler for every API view: errors become problem+json, and
+errors the database raises for bad input become client errors, never a 500."""
+
+from django.core import exceptions as django_exceptions
+from django.db import DataError, IntegrityError, connections, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework import exceptions, status
+from rest_framework.fields import get_error_detail
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from erp.problems import PROBLEM_CONTENT_TYPE, problem_body
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = gettext_lazy("The current state of the resource forbids this request.")
+    default_code = "conflict"
+
+
+def _constraint_name(exc: Exception) -> str | None:
+    diag = getattr(getattr(exc, "__cause__", None), "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def _translate(exc: Exception) -> Exception:
+    """Map Django and database errors onto DRF exceptions with a client status."""
+    if isinstance(exc, django_exceptions.ValidationError):
+        return exceptions.ValidationError(detail=get_error_detail(exc))
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        return Conflict(_("This record is still referenced by other records and cannot be deleted."))
+    if isinstance(exc, IntegrityError):
+        name = _constraint_name(exc)
+        detail = _("The request conflicts with existing data")
+        return Conflict(f"{detail} ({name})." if name else f"{detail}.")
+    if isinstance(exc, DataError):
+        return exceptions.ValidationError(
+            {"non_field_errors": [_("A value is out of range or not valid for its field.")]},
+        )
+    if isinstance(exc, django_exceptions.ObjectDoesNotExist):
+        return Http404()
+    return exc
+
+
+def _flatten(detail, path: str | None = None) -> list[dict]:
+    """DRF's nested error detail as a flat list of {field, code, message}."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            field = None if key in ("non_field_errors", "__all__") else str(key)
+            errors.extend(_flatten(value, f"{path}.{field}" if path and field else field or path))
+        return errors
+    if isinstance(detail, list):
+        errors = []
+        for index, item in enumerate(detail):
+            nested = isinstance(item, (dict, list))
+            item_path = (f"{path}.{index}" if path else str(index)) if nested else path
+            errors.extend(_flatten(item, item_path))
+        return errors
+    return [{"field": path, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def _mark_rollback() -> None:
+    # An error response must leave no partial effect behind (cf. ATOMIC_REQUESTS).
+    for connection in connections.all(initialized_only=True):
+        if connection.in_atomic_block:
+            transaction.set_rollback(True, using=connection.alias)
+
+
+def problem_exception_handler(exc, context):
+    exc = _translate(exc)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    _mark_rollback()
+    detail = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(detail)
+        first = errors[0]["message"] if errors else ""
+        body = problem_body(
+            response.status_code,
+            "invalid",
+            _("Invalid input: %(first)s") % {"first": first} if first else _("Invalid input."),
+            errors=errors,
+        )
+    else:
+        message = detail.get("detail", "") if isinstance(detail, dict) else detail
+        code = getattr(message, "code", None) or getattr(exc, "default_code", "error")
+        body = problem_body(response.status_code, str(code), str(message))
+        if isinstance(detail, dict):
+            body.update({k: v for k, v in detail.items() if k not in body and k != "detail"})
+    response.data = body
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response

@@ -1,0 +1,24 @@
+import re
+import uuid
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_META_KEY = "HTTP_X_REQUEST_ID"
+# An upstream id is echoed only when it is short and plain, so it is safe in logs.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the caller's X-Request-ID if sane) and echoes it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get(_META_KEY, "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.META[_META_KEY] = request_id
+        request.__dict__.pop("headers", None)  # re-read so later middleware sees the id
+        request.request_id = request_id
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

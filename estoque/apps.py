@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EstoqueConfig(AppConfig):
+    name = "estoque"
+    verbose_name = "Estoque (inventory)"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VendasConfig(AppConfig):
+    name = "vendas"
+    verbose_name = "Vendas (sales)"

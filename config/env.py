@@ -81,7 +81,9 @@ VARIABLES: tuple[Var, ...] = (
         "are under the project directory.",
         secret=True,
     ),
-    Var("DB_CONN_MAX_AGE", "int", "60", "Seconds a database connection is kept open (0 closes each request)."),
+    Var(
+        "DB_CONN_MAX_AGE", "int", "60", "Seconds a database connection is kept open (0 closes each request)."
+    ),
     Var(
         "CACHE_URL",
         "cache_url",
@@ -197,7 +199,7 @@ def read(name: str, *, debug: bool = False) -> Any:
         value = default
     try:
         return _cast(var, value)
-    except Exception as exc:  # noqa: BLE001 - any parse failure must name the variable
+    except Exception as exc:
         shown = "<hidden>" if var.secret else repr(value)
         raise ImproperlyConfigured(f"{name} is malformed ({shown}): {exc}") from exc
 

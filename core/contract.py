@@ -24,7 +24,7 @@ class UserRef:
     is_active: bool
 
 
-class UnknownUser(LookupError):
+class UserNotFoundError(LookupError):
     """No user has this id."""
 
 
@@ -32,5 +32,5 @@ class CoreService(Protocol):
     def company(self) -> CompanyInfo: ...
 
     def user(self, *, user_id: UUID) -> UserRef:
-        """Raises UnknownUser."""
+        """Raises UserNotFoundError."""
         ...

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.contract import CompanyInfo, CoreService, UnknownUser, UserRef
+from core.contract import CompanyInfo, CoreService, UserNotFoundError, UserRef
 from core.models import Company, User
 from erp.exceptions import Conflict
 from erp.permissions import ROLES, user_roles
@@ -63,35 +63,43 @@ def _roles_to_groups(roles) -> list[Group]:
 def user_create(*, username: str, password: str, roles=(), **fields) -> User:
     user = User(username=username, **{f: v for f, v in fields.items() if f in USER_FIELDS})
     groups = _roles_to_groups(roles)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.error_list}) from exc
-    if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(_("A user named %(name)s already exists.") % {"name": username})
-    user.set_password(password)
+    _set_password(user, password)
+    _guard_unique_username(user)
     user.full_clean(exclude=["password"])
     user.save()
     user.groups.set(groups)
     return user
 
 
+def _guard_self_lockout(user: User, actor: User, fields: dict, roles) -> None:
+    removes_own_admin = roles is not None and "admin" not in roles
+    if user.pk == actor.pk and (fields.get("is_active") is False or removes_own_admin):
+        raise Conflict(_("You cannot deactivate yourself or remove your own admin role."))
+
+
+def _set_password(user: User, password: str) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from exc
+    user.set_password(password)
+
+
+def _guard_unique_username(user: User) -> None:
+    if User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists():
+        raise Conflict(_("A user named %(name)s already exists.") % {"name": user.username})
+
+
 @transaction.atomic
 def user_update(*, user: User, actor: User, password: str | None = None, roles=None, **fields) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
+    _guard_self_lockout(user, actor, fields, roles)
     for field, value in fields.items():
         if field in USER_FIELDS:
             setattr(user, field, value)
-    if user.pk == actor.pk and (fields.get("is_active") is False or (roles is not None and "admin" not in roles)):
-        raise Conflict(_("You cannot deactivate yourself or remove your own admin role."))
-    if "username" in fields and User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists():
-        raise Conflict(_("A user named %(name)s already exists.") % {"name": user.username})
+    _guard_unique_username(user)
     if password is not None:
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise ValidationError({"password": exc.error_list}) from exc
-        user.set_password(password)
+        _set_password(user, password)
     user.full_clean(exclude=["password"])
     user.save()
     if roles is not None:
@@ -118,5 +126,5 @@ class CoreServiceImpl(CoreService):
         try:
             user = User.objects.get(pk=user_id)
         except User.DoesNotExist as exc:
-            raise UnknownUser(str(user_id)) from exc
+            raise UserNotFoundError(str(user_id)) from exc
         return UserRef(id=user.pk, username=user.username, roles=user_roles(user), is_active=user.is_active)

@@ -2,7 +2,7 @@
 errors the database raises for bad input become client errors, never a 500."""
 
 from django.core import exceptions as django_exceptions
-from django.db import DataError, IntegrityError, connections, transaction
+from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -62,19 +62,11 @@ def _flatten(detail, path: str | None = None) -> list[dict]:
     return [{"field": path, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
 
 
-def _mark_rollback() -> None:
-    # An error response must leave no partial effect behind (cf. ATOMIC_REQUESTS).
-    for connection in connections.all(initialized_only=True):
-        if connection.in_atomic_block:
-            transaction.set_rollback(True, using=connection.alias)
-
-
 def problem_exception_handler(exc, context):
     exc = _translate(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    _mark_rollback()
     detail = response.data
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(detail)

@@ -135,7 +135,8 @@ class IdempotencyMiddleware:
                 return _replay(record)
             with transaction.atomic(using=_DATABASE):
                 response = self.get_response(request)
-                if response.status_code >= 500:
+                if response.status_code >= 400:
+                    # An error leaves no partial effect; a 4xx is still stored below.
                     transaction.set_rollback(True, using=_DATABASE)
             if _is_storable(response):
                 IdempotencyRecord.objects.using(_DATABASE).create(

@@ -1,9 +1,12 @@
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -31,7 +34,20 @@ def lockout_response(request, response=None, credentials=None):
 
 @extend_schema(tags=["auth"], responses={200: TokenPairSerializer})
 class TokenView(TokenObtainPairView):
-    pass
+    def post(self, request, *args, **kwargs):
+        # Checked up front: axes flags lockouts on DRF's request wrapper, which its
+        # middleware (reading Django's request) never sees.
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        if username and AxesProxyHandler.is_locked(request, {"username": username}):
+            return lockout_response(request)
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        # A token pair is a login: last_login, and axes clears the failure count.
+        user_logged_in.send(sender=type(serializer.user), request=request, user=serializer.user)
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
 @extend_schema(tags=["auth"], responses={200: TokenPairSerializer})
@@ -46,10 +62,18 @@ class Logout(APIView):
     permission_classes = (AllowAny,)
     serializer_class = LogoutSerializer
 
-    @extend_schema(tags=["auth"], request=LogoutSerializer, responses={205: OpenApiResponse(description="Logged out")})
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'  # a bad refresh token is a 401, not a 403
+
+    @extend_schema(
+        tags=["auth"], request=LogoutSerializer, responses={205: OpenApiResponse(description="Logged out")}
+    )
     def post(self, request, *args, **kwargs):
         serializer = TokenBlacklistSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

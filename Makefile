@@ -1,0 +1,23 @@
+# Two commands matter: `make run` (quick start) and `make test` (everything CI runs).
+.PHONY: run test lint worker beat bench-http env-docs
+
+run:  ## start the system on SQLite with eager Celery and demo users
+	scripts/run.sh
+
+test:  ## the whole test suite on real PostgreSQL and Redis (CI runs this)
+	scripts/test.sh
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
+
+worker:  ## a Celery worker (needs CELERY_BROKER_URL)
+	.venv/bin/celery -A config worker --loglevel INFO
+
+beat:  ## the Celery beat scheduler (exactly one per deployment)
+	.venv/bin/celery -A config beat --loglevel INFO
+
+bench-http:  ## bench/http_baseline: bare Django view vs authenticated /auth/me/
+	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.http_baseline
+
+env-docs:  ## regenerate .env.example from config/env.py
+	.venv/bin/python -m config.env --dotenv > .env.example

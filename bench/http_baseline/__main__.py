@@ -1,0 +1,273 @@
+"""Bare Django view vs authenticated DRF endpoint, over real HTTP.
+
+    .venv/bin/python -m bench.http_baseline [--duration S] [--connections N] [--repeats R]
+
+Prepares the ``erp_bench`` PostgreSQL database and a ``viewer`` user, starts one
+gunicorn on a free loopback port, alternates the two endpoints R times under the
+same load and prints medians; also writes bench/results/http_baseline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.http_baseline import load, server
+
+RESULTS_DIR = server.PROJECT_DIR / "bench" / "results"
+RESULTS_FILE = RESULTS_DIR / "http_baseline.json"
+GUNICORN_LOG = RESULTS_DIR / "http_baseline.gunicorn.log"
+
+ENDPOINTS = {
+    "bare": "/bench/bare/",
+    "me": "/api/v1/auth/me/",
+}
+# A run fails when more than this share of its responses are not 200 (or never came).
+MAX_ERROR_SHARE = 0.5
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.http_baseline", description=__doc__.split("\n\n")[0])
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
+    p.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
+    p.add_argument("--repeats", type=int, default=3, help="bare/me alternations (default 3)")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per endpoint (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    p.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk if installed (auto), or force one",
+    )
+    args = p.parse_args(argv)
+    if not (1 <= args.duration <= 600):
+        p.error("--duration must be between 1 and 600 seconds")
+    if not (1 <= args.connections <= 256):
+        p.error("--connections must be between 1 and 256")
+    if not (1 <= args.repeats <= 50):
+        p.error("--repeats must be between 1 and 50")
+    if not (0 <= args.warmup <= 60):
+        p.error("--warmup must be between 0 and 60 seconds")
+    if not (1 <= args.workers <= 32):
+        p.error("--workers must be between 1 and 32")
+    if args.loadgen == "wrk" and not load.wrk_path():
+        p.error("--loadgen wrk: wrk is not installed (apt-get install wrk)")
+    if args.loadgen == "wrk" and args.duration != round(args.duration):
+        p.error("wrk takes whole seconds: give an integer --duration")
+    return args
+
+
+def _sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # so the finally blocks stop gunicorn
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=server.PROJECT_DIR, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=server.PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return f"{rev}{'+dirty' if dirty else ''}" if rev else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def check_run(name: str, result: load.RunResult) -> None:
+    failed = result.non_200 + sum(result.socket_errors.values())
+    attempted = result.requests + sum(result.socket_errors.values())
+    if attempted == 0:
+        raise RuntimeError(f"{name}: no request completed")
+    if failed / attempted > MAX_ERROR_SHARE:
+        raise RuntimeError(
+            f"{name}: {failed} of {attempted} requests failed "
+            f"(statuses {result.statuses}, socket errors {result.socket_errors})"
+        )
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def summarize(runs: dict[str, list[load.RunResult]]) -> dict:
+    summary = {}
+    for name, results in runs.items():
+        summary[name] = {
+            "path": ENDPOINTS[name],
+            "requests_per_s": round(median([r.rps for r in results]), 1),
+            "p50_ms": round(median([r.p50_ms for r in results]), 3),
+            "p95_ms": round(median([r.p95_ms for r in results]), 3),
+            "p99_ms": round(median([r.p99_ms for r in results]), 3),
+            "requests": sum(r.requests for r in results),
+            "non_200": sum(r.non_200 for r in results),
+            "socket_errors": sum(sum(r.socket_errors.values()) for r in results),
+        }
+    bare, me = summary["bare"], summary["me"]
+    summary["ratio_me_over_bare"] = {
+        "requests_per_s": round(me["requests_per_s"] / bare["requests_per_s"], 3),
+        "p50_ms": round(me["p50_ms"] / bare["p50_ms"], 3),
+        "p95_ms": round(me["p95_ms"] / bare["p95_ms"], 3),
+    }
+    return summary
+
+
+def print_table(summary: dict, repeats: int, meta: dict) -> None:
+    print()
+    print(
+        f"HTTP baseline: median of {repeats} repeat(s), {meta['connections']} connections, "
+        f"{meta['duration_s']:g} s per run; shared, noisy machine ({meta['cpu_count']} CPUs, "
+        "load generator on the same host) - compare ratios, not absolute numbers."
+    )
+    print(f"server: {meta['gunicorn']}; load generator: {meta['load_generator']}")
+    print()
+    header = f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'non-200':>10}{'sock err':>10}"
+    print(header)
+    print("-" * len(header))
+    for name in ENDPOINTS:
+        row = summary[name]
+        print(
+            f"{row['path']:<22}{row['requests_per_s']:>10.1f}{row['p50_ms']:>10.2f}{row['p95_ms']:>10.2f}"
+            f"{row['p99_ms']:>10.2f}{row['non_200']:>10}{row['socket_errors']:>10}"
+        )
+    ratio = summary["ratio_me_over_bare"]
+    print("-" * len(header))
+    print(
+        f"{'ratio me/bare':<22}{ratio['requests_per_s']:>10.3f}{ratio['p50_ms']:>10.3f}{ratio['p95_ms']:>10.3f}"
+    )
+    print()
+    print(
+        f"me/bare throughput {ratio['requests_per_s']:.2f}x, p50 latency {ratio['p50_ms']:.2f}x: "
+        "the share of the bare request rate left once DRF, JWT authentication, the user and "
+        "group queries, throttling (Redis) and serialization run."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and load.wrk_path() is not None)
+    load_generator = (
+        f"{load.wrk_version()} (1 thread, --latency, Lua script for the header and status counts)"
+        if use_wrk
+        else f"python fallback ({args.connections} threads, http.client)"
+    )
+    # Token lifetime: the whole run with a wide margin (start-up, warm-up, slow hosts).
+    planned_s = 2 * args.repeats * args.duration + 2 * args.warmup
+    jwt_minutes = max(60, math.ceil(planned_s / 60) * 3 + 30)
+    env = server.django_env(jwt_access_minutes=jwt_minutes)
+    config = server.GunicornConfig(workers=args.workers)
+
+    created = server.ensure_database()
+    print(f"database {server.DATABASE}: {'created' if created else 'exists, reused'}", flush=True)
+    server.migrate(env)
+    print("migrations applied", flush=True)
+    username, password, message = server.ensure_user(env)
+    print(message, flush=True)
+
+    gunicorn = server.Gunicorn(env, config, GUNICORN_LOG)
+    runs: dict[str, list[load.RunResult]] = {name: [] for name in ENDPOINTS}
+    try:
+        gunicorn.start()
+        gunicorn.wait_healthy()
+        print(f"{config.describe()} on {gunicorn.base_url} (log: {GUNICORN_LOG})", flush=True)
+        token = server.obtain_token(gunicorn.port, username, password)
+        authorization = {"bare": "", "me": f"Bearer {token}"}
+        status, body = server.request(gunicorn.port, "GET", ENDPOINTS["me"], headers={"Authorization": authorization["me"]})
+        if status != 200:
+            raise RuntimeError(f"GET {ENDPOINTS['me']} with the token answered {status}: {body[:500]!r}")
+
+        def measure(name: str, seconds: float) -> load.RunResult:
+            if use_wrk:
+                return load.run_wrk(
+                    gunicorn.base_url + ENDPOINTS[name],
+                    connections=args.connections,
+                    duration=seconds,
+                    authorization=authorization[name],
+                )
+            return load.run_python(
+                ENDPOINTS[name],
+                gunicorn.port,
+                connections=args.connections,
+                duration=seconds,
+                authorization=authorization[name],
+            )
+
+        if args.warmup > 0:
+            for name in ENDPOINTS:
+                result = measure(name, max(1.0, args.warmup))
+                check_run(f"warm-up {name}", result)
+            print(f"warm-up done ({args.warmup:g} s per endpoint)", flush=True)
+
+        for repeat in range(1, args.repeats + 1):
+            for name in ENDPOINTS:
+                result = measure(name, args.duration)
+                runs[name].append(result)
+                extra = f" non-200 {result.statuses}" if result.non_200 else ""
+                extra += f" socket errors {result.socket_errors}" if result.socket_errors else ""
+                print(
+                    f"repeat {repeat}/{args.repeats} {name:<5} {result.rps:9.1f} req/s  "
+                    f"p50 {result.p50_ms:7.2f} ms  p95 {result.p95_ms:7.2f} ms  "
+                    f"({result.requests} responses){extra}",
+                    flush=True,
+                )
+                check_run(f"repeat {repeat} {name}", result)
+        server_errors = [ln for ln in gunicorn.log_tail(200).splitlines() if ln.strip()]
+    finally:
+        gunicorn.stop()
+
+    meta = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git": git_revision(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "repeats": args.repeats,
+        "load_generator": load_generator,
+        "gunicorn": f"{config.describe()}, timeout={config.timeout}s, bound to {server.HOST}, "
+        "DEBUG=false, DB_CONN_MAX_AGE default",
+        "database": server.DATABASE,
+        "cache": server.CACHE_URL,
+        "note": "median over repeats; shared noisy machine, load generator on the same host",
+    }
+    summary = summarize(runs)
+    print_table(summary, args.repeats, meta)
+    if server_errors:
+        print(f"\ngunicorn log ({GUNICORN_LOG}), last lines at WARNING or above:")
+        print("\n".join(server_errors[-20:]))
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    document = {
+        "benchmark": "http_baseline",
+        "meta": meta,
+        "summary": summary,
+        "runs": {name: [r.as_dict() for r in results] for name, results in runs.items()},
+    }
+    RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten {RESULTS_FILE.relative_to(server.PROJECT_DIR)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (RuntimeError, OSError) as exc:
+        print(f"\nhttp_baseline FAILED: {exc}", file=sys.stderr)
+        sys.exit(1)

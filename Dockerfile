@@ -37,8 +37,9 @@ RUN groupadd --system --gid 10001 app \
         --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin app
 
 WORKDIR /app
-# PYTHONPATH=/app: `celery -A config` puts the working directory on sys.path only
-# while it imports config.celery, so the apps would not be importable after it.
+# The apps run from this copy of the source, not from an installed wheel;
+# PYTHONPATH=/app makes them importable whatever the entry point and working
+# directory (celery puts the working directory on sys.path only while it imports).
 COPY manage.py ./
 COPY config/ config/
 COPY erp/ erp/
@@ -62,5 +63,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
 # gunicorn reads WEB_CONCURRENCY (number of workers) from the environment itself.
-# /dev/shm (tmpfs) for the worker heartbeat files, as gunicorn advises in containers.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm"]
+# /dev/shm (tmpfs) for the worker heartbeat files, as gunicorn advises in containers;
+# no control socket (gunicorn >= 25.1 puts it under $HOME, which this user lacks).
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", \
+     "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]

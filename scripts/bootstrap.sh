@@ -18,6 +18,6 @@ digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   echo "bootstrap: installing $target into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e "$target"
+  .venv/bin/python -m pip install -q -e "$target" > .venv/install.log 2>&1 || { cat .venv/install.log; exit 1; }
   echo "$digest" > "$stamp"
 fi

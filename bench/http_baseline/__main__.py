@@ -19,8 +19,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 from bench.http_baseline import load, server
 
@@ -74,7 +72,11 @@ def _sigterm(signum, frame):
 def git_revision() -> str:
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=server.PROJECT_DIR, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=server.PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
@@ -100,6 +102,21 @@ def check_run(name: str, result: load.RunResult) -> None:
         )
 
 
+def server_log_summary(limit: int = 20) -> list[str]:
+    """Distinct lines of the server log with their counts (a warning per worker repeats)."""
+    try:
+        lines = [ln.rstrip() for ln in GUNICORN_LOG.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return []
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    shown = [f"  {n:>4} x {line[:300]}" for line, n in counts.items()]
+    if len(shown) > limit:
+        shown = [*shown[:limit], f"  ... {len(shown) - limit} more distinct lines"]
+    return shown
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -123,6 +140,12 @@ def summarize(runs: dict[str, list[load.RunResult]]) -> dict:
         "p50_ms": round(me["p50_ms"] / bare["p50_ms"], 3),
         "p95_ms": round(me["p95_ms"] / bare["p95_ms"], 3),
     }
+    # Each repeat's me run follows its bare run, so the pair shares the machine's state.
+    pairs = list(zip(runs["bare"], runs["me"], strict=True))
+    summary["ratio_me_over_bare_per_repeat"] = {
+        "requests_per_s": [round(m.rps / b.rps, 3) for b, m in pairs],
+        "p50_ms": [round(m.p50_ms / b.p50_ms, 3) for b, m in pairs],
+    }
     return summary
 
 
@@ -135,7 +158,8 @@ def print_table(summary: dict, repeats: int, meta: dict) -> None:
     )
     print(f"server: {meta['gunicorn']}; load generator: {meta['load_generator']}")
     print()
-    header = f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'non-200':>10}{'sock err':>10}"
+    columns = ("req/s", "p50 ms", "p95 ms", "p99 ms", "non-200", "sock err")
+    header = f"{'endpoint':<22}" + "".join(f"{c:>10}" for c in columns)
     print(header)
     print("-" * len(header))
     for name in ENDPOINTS:
@@ -147,7 +171,15 @@ def print_table(summary: dict, repeats: int, meta: dict) -> None:
     ratio = summary["ratio_me_over_bare"]
     print("-" * len(header))
     print(
-        f"{'ratio me/bare':<22}{ratio['requests_per_s']:>10.3f}{ratio['p50_ms']:>10.3f}{ratio['p95_ms']:>10.3f}"
+        f"{'ratio me/bare':<22}"
+        + "".join(f"{ratio[k]:>10.3f}" for k in ("requests_per_s", "p50_ms", "p95_ms"))
+    )
+    per_repeat = summary["ratio_me_over_bare_per_repeat"]
+    print(
+        "per-repeat ratios (me run right after its bare run): throughput "
+        + ", ".join(f"{r:.3f}" for r in per_repeat["requests_per_s"])
+        + "; p50 "
+        + ", ".join(f"{r:.3f}" for r in per_repeat["p50_ms"])
     )
     print()
     print(
@@ -187,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{config.describe()} on {gunicorn.base_url} (log: {GUNICORN_LOG})", flush=True)
         token = server.obtain_token(gunicorn.port, username, password)
         authorization = {"bare": "", "me": f"Bearer {token}"}
-        status, body = server.request(gunicorn.port, "GET", ENDPOINTS["me"], headers={"Authorization": authorization["me"]})
+        status, body = server.request(
+            gunicorn.port, "GET", ENDPOINTS["me"], headers={"Authorization": authorization["me"]}
+        )
         if status != 200:
             raise RuntimeError(f"GET {ENDPOINTS['me']} with the token answered {status}: {body[:500]!r}")
 
@@ -226,12 +260,11 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 check_run(f"repeat {repeat} {name}", result)
-        server_errors = [ln for ln in gunicorn.log_tail(200).splitlines() if ln.strip()]
     finally:
         gunicorn.stop()
 
     meta = {
-        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git": git_revision(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -244,14 +277,16 @@ def main(argv: list[str] | None = None) -> int:
         "gunicorn": f"{config.describe()}, timeout={config.timeout}s, bound to {server.HOST}, "
         "DEBUG=false, DB_CONN_MAX_AGE default",
         "database": server.DATABASE,
+        "server_log": str(GUNICORN_LOG.relative_to(server.PROJECT_DIR)),
         "cache": server.CACHE_URL,
         "note": "median over repeats; shared noisy machine, load generator on the same host",
     }
     summary = summarize(runs)
     print_table(summary, args.repeats, meta)
-    if server_errors:
-        print(f"\ngunicorn log ({GUNICORN_LOG}), last lines at WARNING or above:")
-        print("\n".join(server_errors[-20:]))
+    log_lines = server_log_summary()
+    if log_lines:
+        print(f"\ngunicorn/Django output at WARNING or above ({GUNICORN_LOG}), distinct lines:")
+        print("\n".join(log_lines))
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     document = {
@@ -269,5 +304,8 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except (RuntimeError, OSError) as exc:
-        print(f"\nhttp_baseline FAILED: {exc}", file=sys.stderr)
+        print(f"\nhttp_baseline FAILED: {exc}\n(server log: {GUNICORN_LOG})", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nhttp_baseline interrupted; gunicorn stopped", file=sys.stderr)
+        sys.exit(130)

@@ -95,14 +95,17 @@ def wrk_path() -> str | None:
 
 def wrk_version() -> str:
     out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, timeout=10)
-    return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "wrk"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0].split("Copyright")[0].strip() if text else "wrk"
 
 
 def _lua_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def run_wrk(url: str, *, connections: int, duration: float, authorization: str = "", threads: int = 1) -> RunResult:
+def run_wrk(
+    url: str, *, connections: int, duration: float, authorization: str = "", threads: int = 1
+) -> RunResult:
     seconds = max(1, round(duration))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         os.chmod(script.name, 0o600)
@@ -110,14 +113,20 @@ def run_wrk(url: str, *, connections: int, duration: float, authorization: str =
     try:
         proc = subprocess.run(
             [
-                "wrk", "--latency",
-                "-t", str(min(threads, connections)),
-                "-c", str(connections),
-                "-d", f"{seconds}s",
-                "--timeout", "10s",
-                "-s", script.name,
+                "wrk",
+                "--latency",
+                "-t",
+                str(min(threads, connections)),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
                 url,
-            ],  # fmt: skip
+            ],
             capture_output=True,
             text=True,
             timeout=seconds + 60,

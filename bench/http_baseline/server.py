@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -37,12 +38,15 @@ def django_env(*, jwt_access_minutes: int) -> dict[str, str]:
 
     Every variable config/env.py declares (and its ``_FILE`` form) is dropped from
     the inherited environment first, so a developer's shell cannot change what is
-    measured; the ones below are set, the rest take their declared defaults.
+    measured; the ones below are set, the rest take their declared defaults. Likewise
+    gunicorn's own GUNICORN_CMD_ARGS and WEB_CONCURRENCY.
     """
     env = dict(os.environ)
     for var in VARIABLES:
         env.pop(var.name, None)
         env.pop(f"{var.name}_FILE", None)
+    for name in ("GUNICORN_CMD_ARGS", "WEB_CONCURRENCY"):  # gunicorn would read these itself
+        env.pop(name, None)
     env.update(
         DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
@@ -148,7 +152,12 @@ class Gunicorn:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            args, cwd=PROJECT_DIR, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=PROJECT_DIR,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def log_tail(self, lines: int = 40) -> str:
@@ -171,15 +180,15 @@ class Gunicorn:
             except OSError as exc:
                 last_error = f"{exc.__class__.__name__}: {exc}"
             time.sleep(0.2)
-        raise RuntimeError(f"/healthz not healthy after {timeout:.0f} s ({last_error}); log:\n{self.log_tail()}")
+        raise RuntimeError(
+            f"/healthz not healthy after {timeout:.0f} s ({last_error}); log:\n{self.log_tail()}"
+        )
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -187,16 +196,16 @@ class Gunicorn:
                 proc.wait(timeout=15)
         if proc is not None:
             # Workers left behind by a master that died first are in the same group.
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self._log is not None:
             self._log.close()
             self._log = None
 
 
-def request(port: int, method: str, path: str, *, body: dict | None = None, headers=None, timeout: float = 10):
+def request(
+    port: int, method: str, path: str, *, body: dict | None = None, headers=None, timeout: float = 10
+):
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None

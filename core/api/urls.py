@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from core.api import views
 
-router = DefaultRouter(use_regex_path=True)
-router.include_root_view = False
+router = SimpleRouter(use_regex_path=True)
 router.register("users", views.UserViewSet, basename="user")
 
 urlpatterns = [

@@ -177,10 +177,10 @@ def _cast(var: Var, value: str) -> Any:
             raise ValueError(f"expected one of {', '.join(var.choices)}")
         return value
     if var.kind == "db_url":
-        config = environ.Env.db_url_config(value)
-        if not config.get("ENGINE"):
-            raise ValueError("unsupported database scheme")
-        return config
+        scheme = value.split("://", 1)[0]
+        if scheme not in environ.Env.DB_SCHEMES:
+            raise ValueError(f"unsupported database scheme {scheme!r}")
+        return environ.Env.db_url_config(value)
     if var.kind == "cache_url":
         return environ.Env.cache_url_config(value)
     raise AssertionError(f"unknown kind {var.kind}")

@@ -185,7 +185,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "erp.schema.add_conventions",
+    ],
 }
 
 # --- Login lockout (django-axes) -----------------------------------------------
@@ -227,6 +230,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Observability -----------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# erp.middleware.RequestIdMiddleware has already validated or generated it.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 
 LOG_LEVEL = read("LOG_LEVEL")
 LOGGING = {

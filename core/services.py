@@ -71,9 +71,9 @@ def user_create(*, username: str, password: str, roles=(), **fields) -> User:
     return user
 
 
-def _guard_self_lockout(user: User, actor: User, fields: dict, roles) -> None:
+def _guard_self_lockout(user: User, actor: User | None, fields: dict, roles) -> None:
     removes_own_admin = roles is not None and "admin" not in roles
-    if user.pk == actor.pk and (fields.get("is_active") is False or removes_own_admin):
+    if actor is not None and user.pk == actor.pk and (fields.get("is_active") is False or removes_own_admin):
         raise Conflict(_("You cannot deactivate yourself or remove your own admin role."))
 
 
@@ -91,7 +91,7 @@ def _guard_unique_username(user: User) -> None:
 
 
 @transaction.atomic
-def user_update(*, user: User, actor: User, password: str | None = None, roles=None, **fields) -> User:
+def user_update(*, user: User, actor: User | None, password: str | None = None, roles=None, **fields) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     _guard_self_lockout(user, actor, fields, roles)
     for field, value in fields.items():

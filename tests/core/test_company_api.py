@@ -14,7 +14,9 @@ def test_every_role_reads_the_company(client_as):
 
 
 def test_admin_patches_the_company_and_the_change_is_audited(admin_api):
-    response = admin_api.patch(COMPANY, {"name": "Acme Ltda", "base_currency": "EUR", "timezone": "Europe/Rome"})
+    response = admin_api.patch(
+        COMPANY, {"name": "Acme Ltda", "base_currency": "EUR", "timezone": "Europe/Rome"}
+    )
     assert response.status_code == 200
     assert response.json()["base_currency"] == "EUR"
     company = Company.objects.get()

@@ -44,7 +44,9 @@ class TestSequential:
 
     def test_json_key_order_does_not_make_a_different_body(self, admin_api):
         admin_api.post(USERS, {"username": "hal", "password": "Str0ng-Pass-1"}, HTTP_IDEMPOTENCY_KEY="o")
-        replay = admin_api.post(USERS, {"password": "Str0ng-Pass-1", "username": "hal"}, HTTP_IDEMPOTENCY_KEY="o")
+        replay = admin_api.post(
+            USERS, {"password": "Str0ng-Pass-1", "username": "hal"}, HTTP_IDEMPOTENCY_KEY="o"
+        )
         assert replay["Idempotent-Replayed"] == "true"
 
     def test_keys_are_scoped_per_user(self, client_as):
@@ -124,7 +126,9 @@ def test_twenty_concurrent_requests_with_one_key_have_one_effect(make_user):
     assert User.objects.filter(username="rui").count() == 1
     created = [r for r in responses if r.status_code == 201 and not r.has_header("Idempotent-Replayed")]
     replayed = [r for r in responses if r.status_code == 201 and r.has_header("Idempotent-Replayed")]
-    in_flight = [r for r in responses if r.status_code == 409 and r.json()["code"] == "idempotency_key_in_flight"]
+    in_flight = [
+        r for r in responses if r.status_code == 409 and r.json()["code"] == "idempotency_key_in_flight"
+    ]
     assert len(created) == 1
     assert len(created) + len(replayed) + len(in_flight) == 20  # no unique-violation 409, no 5xx
     assert {r.json()["id"] for r in replayed} <= {created[0].json()["id"]}

@@ -1,0 +1,62 @@
+import pytest
+from celery import current_app
+
+pytestmark = pytest.mark.django_db
+
+CLOSED_PORT = 1  # nothing listens on port 1
+
+
+def test_healthz_needs_no_token(api):
+    response = api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_dependency(api):
+    response = api.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok"}
+
+
+def test_readyz_checks_a_real_broker(api, settings, monkeypatch):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    monkeypatch.setattr(current_app.conf, "broker_url", settings.CELERY_BROKER_URL)
+    assert api.get("/readyz").status_code == 200
+
+
+def test_readyz_is_503_naming_the_broker_when_it_is_down(api, settings, monkeypatch):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{CLOSED_PORT}/0"
+    monkeypatch.setattr(current_app.conf, "broker_url", settings.CELERY_BROKER_URL)
+    response = api.get("/readyz")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["checks"] == {"broker": "down"}
+    assert "broker" in response.json()["detail"]
+
+
+def test_readyz_is_503_when_the_cache_is_down(api, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{CLOSED_PORT}/0",
+        }
+    }
+    response = api.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"cache": "down"}
+
+
+def test_metrics_expose_http_and_database_series(api, admin_api):
+    admin_api.get("/api/v1/core/company/")
+    body = api.get("/metrics").content.decode()
+    assert "django_http_requests_total_by_method_total" in body
+    assert 'django_db_execute_total{alias="default",vendor="postgresql"}' in body
+
+
+def test_docs_are_served_without_internet(api):
+    for path in ("/api/docs/", "/api/redoc/"):
+        page = api.get(path)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "cdn." not in html and "unpkg" not in html  # assets come from the sidecar
+    assert api.get("/api/schema/").status_code == 200

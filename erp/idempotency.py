@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -82,9 +83,7 @@ def _is_storable(response) -> bool:
     return response.status_code < 500 and response.status_code != 429 and not response.streaming
 
 
-def _replay(record: IdempotencyRecord):
-    from django.http import HttpResponse
-
+def _replay(record: IdempotencyRecord) -> HttpResponse:
     response = HttpResponse(bytes(record.body), status=record.status_code)
     for name, value in record.headers.items():
         response[name] = value

@@ -35,7 +35,7 @@ _RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 @dataclass(frozen=True)
 class Var:
     name: str
-    kind: str  # str | bool | int | list | rate | db_url | cache_url | choice
+    kind: str  # str | bool | int | list | rate | db_url | optional_db_url | cache_url | choice
     default: Any
     description: str
     secret: bool = False
@@ -81,6 +81,16 @@ VARIABLES: tuple[Var, ...] = (
         "are under the project directory.",
         secret=True,
     ),
+    *(
+        Var(
+            f"{app.upper()}_DATABASE_URL",
+            "optional_db_url",
+            "",
+            f"Own database for the {app} app (its tables, plus outbox and inbox). Empty: the default database.",
+            secret=True,
+        )
+        for app in ("workflows", "estoque", "financeiro", "vendas")
+    ),
     Var(
         "DB_CONN_MAX_AGE", "int", "60", "Seconds a database connection is kept open (0 closes each request)."
     ),
@@ -106,6 +116,22 @@ VARIABLES: tuple[Var, ...] = (
         "Redis broker only: seconds before an unacknowledged task is redelivered. Must exceed "
         "the longest task run time.",
     ),
+    Var(
+        "EVENTS_MAX_ATTEMPTS",
+        "int",
+        "8",
+        "Delivery attempts of one event to one subscriber before it is dead-lettered.",
+    ),
+    Var("EVENTS_RETRY_BASE_SECONDS", "int", "2", "First retry delay; doubles per attempt (with jitter)."),
+    Var("EVENTS_RETRY_MAX_SECONDS", "int", "300", "Longest retry delay."),
+    Var(
+        "EVENTS_REDELIVER_AFTER_SECONDS",
+        "int",
+        "300",
+        "A delivery handed to the broker but still pending this long is sent again (lost message).",
+    ),
+    Var("EVENTS_SWEEP_SECONDS", "int", "5", "How often beat re-sends due, unsent or lost deliveries."),
+    Var("EVENTS_RETENTION_DAYS", "int", "7", "Days delivered events and inbox rows are kept."),
     Var("JWT_ACCESS_MINUTES", "int", "15", "Lifetime of an access token, minutes."),
     Var("JWT_REFRESH_DAYS", "int", "7", "Lifetime of a refresh token, days."),
     Var("LOGIN_FAILURE_LIMIT", "int", "5", "Failed logins for one username before it is locked out."),
@@ -176,6 +202,8 @@ def _cast(var: Var, value: str) -> Any:
         if value not in var.choices:
             raise ValueError(f"expected one of {', '.join(var.choices)}")
         return value
+    if var.kind == "optional_db_url":
+        return _cast(Var(var.name, "db_url", "", ""), value) if value else None
     if var.kind == "db_url":
         scheme = value.split("://", 1)[0]
         if scheme not in environ.Env.DB_SCHEMES:

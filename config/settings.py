@@ -89,6 +89,12 @@ def _database(config: dict) -> dict:
 
 
 DATABASES = {"default": _database(read("DATABASE_URL"))}
+# A domain app with its own database (the proof that apps can be split).
+for _app in ("workflows", "estoque", "financeiro", "vendas"):
+    _url = read(f"{_app.upper()}_DATABASE_URL")
+    if _url:
+        DATABASES[_app] = _database(_url)
+DATABASE_ROUTERS = ["erp.routers.AppDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": read("CACHE_URL")}
@@ -205,6 +211,19 @@ SILENCED_SYSTEM_CHECKS = [
     "axes.W006",
 ]
 
+# --- Apps reach each other through the service registry (erp/services.py) -----
+SERVICE_BACKENDS = {
+    "core": {"BACKEND": "core.services.CoreServiceImpl"},
+}
+
+# --- Domain events (erp/relay.py) ----------------------------------------------
+EVENTS_MAX_ATTEMPTS = read("EVENTS_MAX_ATTEMPTS")
+EVENTS_RETRY_BASE_SECONDS = read("EVENTS_RETRY_BASE_SECONDS")
+EVENTS_RETRY_MAX_SECONDS = read("EVENTS_RETRY_MAX_SECONDS")
+EVENTS_REDELIVER_AFTER_SECONDS = read("EVENTS_REDELIVER_AFTER_SECONDS")
+EVENTS_SWEEP_SECONDS = read("EVENTS_SWEEP_SECONDS")
+EVENTS_RETENTION_DAYS = read("EVENTS_RETENTION_DAYS")
+
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = read("CELERY_BROKER_URL")
 # No broker (quick start): run tasks in-process so nothing needs a server.
@@ -224,6 +243,16 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "erp.tasks.purge_idempotency_keys",
         "schedule": timedelta(hours=1),
+    },
+    "sweep-events": {
+        "task": "erp.tasks.sweep_events",
+        "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
+        # A sweep that waited longer than its interval is superseded by the next one.
+        "options": {"expires": EVENTS_SWEEP_SECONDS},
+    },
+    "prune-events": {
+        "task": "erp.tasks.prune_events",
+        "schedule": timedelta(hours=6),
     },
 }
 

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from erp import relay
 from erp.idempotency import purge_expired
 
 
@@ -7,3 +8,21 @@ from erp.idempotency import purge_expired
 def purge_idempotency_keys() -> int:
     """Drop stored Idempotency-Key responses older than IDEMPOTENCY_TTL_HOURS."""
     return purge_expired()
+
+
+@shared_task(name="erp.tasks.deliver_event")
+def deliver_event(delivery_id: int, alias: str) -> str:
+    """Deliver one event to one subscriber (see erp/relay.py)."""
+    return relay.deliver(delivery_id, alias)
+
+
+@shared_task(name="erp.tasks.sweep_events")
+def sweep_events() -> int:
+    """Re-send deliveries left unsent, lost, or due for a retry."""
+    return relay.sweep()
+
+
+@shared_task(name="erp.tasks.prune_events")
+def prune_events() -> int:
+    """Drop delivered events and inbox rows past EVENTS_RETENTION_DAYS."""
+    return relay.prune()

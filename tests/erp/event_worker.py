@@ -1,0 +1,7 @@
+"""Celery app module for the real test worker: the project's app plus the
+test-only subscribers (``celery -A tests.erp.event_worker worker``)."""
+
+from config.celery import app
+from tests.erp import event_subscribers  # noqa: F401 - registers the test subscribers
+
+__all__ = ["app"]

@@ -1,0 +1,127 @@
+"""A real Celery worker (with embedded beat) and its own Redis broker, as
+subprocesses the tests can kill and restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+class RedisBroker:
+    """A throw-away redis-server: stopping it loses queued messages, like a crash."""
+
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.tmp = tmp
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (scripts/ensure-services.sh installs it)"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 10, message="redis broker")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def database_env() -> dict[str, str]:
+    """The test databases as URLs, so the worker uses exactly what the tests use."""
+    env = {}
+    for alias in connections:
+        cfg = connections[alias].settings_dict
+        url = f"postgres://{cfg['USER']}:{cfg['PASSWORD']}@{cfg['HOST']}:{cfg['PORT']}/{cfg['NAME']}"
+        env["DATABASE_URL" if alias == "default" else f"{alias.upper()}_DATABASE_URL"] = url
+    return env
+
+
+class Worker:
+    def __init__(self, broker_url: str, log_path: Path, **settings: str):
+        self.broker_url = broker_url
+        self.log_path = log_path
+        self.settings = settings
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            **database_env(),
+            "CELERY_BROKER_URL": self.broker_url,
+            "DB_CONN_MAX_AGE": "0",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
+            **self.settings,
+        }
+        celery = Path(sys.executable).parent / "celery"
+        schedule = self.log_path.with_suffix(".schedule")
+        command = [str(celery), "-A", "tests.erp.event_worker", "worker", "-B", "-s", str(schedule)]
+        command += ["--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO", "--without-mingle"]
+        command += ["--without-gossip", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        # Own process group: a SIGKILL takes the worker and its pool children at once.
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        wait_until(
+            lambda: b" ready." in self.log_path.read_bytes()[offset:], 60, message="celery worker ready"
+        )
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()

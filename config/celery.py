@@ -1,9 +1,12 @@
 """The Celery app. Settings come from Django's (CELERY_* names); see
 config/settings.py for the at-least-once choices and README for worker/beat."""
 
+import logging
 import os
+from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_shutdown
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -14,3 +17,33 @@ app.autodiscover_tasks()
 
 # Worker logs bind task_id (and the task name) like web logs bind request_id.
 app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@worker_init.connect
+def start_metrics_exporter(**kwargs) -> None:
+    """Serve the worker's Prometheus metrics (prefork children included when
+    PROMETHEUS_MULTIPROC_DIR is set: prometheus_client's multiprocess mode)."""
+    from django.conf import settings
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+
+    if not settings.WORKER_METRICS_PORT:
+        return
+    registry = REGISTRY
+    shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if shared_dir:
+        for stale in Path(shared_dir).glob("*.db"):  # counters restart with the worker
+            stale.unlink()
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    try:
+        start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
+    except OSError as exc:  # a busy port must not keep the worker from working
+        logging.getLogger(__name__).error("worker metrics exporter not started: %s", exc)
+
+
+@worker_process_shutdown.connect
+def forget_dead_process(pid=None, **kwargs) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

@@ -132,6 +132,13 @@ VARIABLES: tuple[Var, ...] = (
     ),
     Var("EVENTS_SWEEP_SECONDS", "int", "5", "How often beat re-sends due, unsent or lost deliveries."),
     Var("EVENTS_RETENTION_DAYS", "int", "7", "Days delivered events and inbox rows are kept."),
+    Var(
+        "WORKER_METRICS_PORT",
+        "int",
+        "9808",
+        "Port of a Celery worker's Prometheus exporter (0: none). With PROMETHEUS_MULTIPROC_DIR set "
+        "it reports every pool process.",
+    ),
     Var("JWT_ACCESS_MINUTES", "int", "15", "Lifetime of an access token, minutes."),
     Var("JWT_REFRESH_DAYS", "int", "7", "Lifetime of a refresh token, days."),
     Var("LOGIN_FAILURE_LIMIT", "int", "5", "Failed logins for one username before it is locked out."),

@@ -236,6 +236,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": read("CELERY_VISIBILITY_TIMEOUT")}
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ: replicated quorum queues, and publishes confirmed by the broker,
+    # so a task the producer was told is sent survives a broker node failing.
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
@@ -256,7 +262,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Observability -----------------------------------------------------------
+# --- Observability ---
+WORKER_METRICS_PORT = read("WORKER_METRICS_PORT")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # erp.middleware.RequestIdMiddleware has already validated or generated it.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure PostgreSQL and Redis answer on 127.0.0.1: start them when installed
+# Make sure PostgreSQL, Redis and RabbitMQ answer on 127.0.0.1: start them when installed
 # but stopped, install them from Debian packages when missing. Idempotent.
 set -euo pipefail
 
@@ -54,5 +54,22 @@ ensure_redis() {
   fi
 }
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+rabbit_up() { port_open 5672; }
+
+ensure_rabbitmq() {
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    echo "ensure-services: installing RabbitMQ"; apt_install rabbitmq-server
+  fi
+  if ! rabbit_up; then
+    echo "ensure-services: starting RabbitMQ"
+    # The node may be up with its app stopped (a test stopped it); else start the node.
+    as_root rabbitmqctl -q start_app >/dev/null 2>&1 || as_root rabbitmq-server -detached
+    wait_for RabbitMQ rabbit_up
+    as_root rabbitmqctl -q await_startup >/dev/null 2>&1 || true
+  fi
+}
+
 ensure_postgres
 ensure_redis
+ensure_rabbitmq

@@ -70,6 +70,14 @@ class RedisBroker:
             self.process.kill()
             self.process.wait(10)
 
+    client_conf: dict = {}
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    resume = start
+    remove = stop
+
 
 def database_env() -> dict[str, str]:
     """The test databases as URLs, so the worker uses exactly what the tests use."""
@@ -88,7 +96,9 @@ class Worker:
         self.settings = settings
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, wait: bool = True) -> None:
+        """Start the worker; wait=False when the broker is down (it is not
+        "ready" before it has connected)."""
         env = {
             **os.environ,
             **database_env(),
@@ -109,9 +119,10 @@ class Worker:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        wait_until(
-            lambda: b" ready." in self.log_path.read_bytes()[offset:], 60, message="celery worker ready"
-        )
+        if wait:
+            wait_until(
+                lambda: b" ready." in self.log_path.read_bytes()[offset:], 60, message="celery worker ready"
+            )
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -125,3 +136,56 @@ class Worker:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class RabbitBroker:
+    """The machine's RabbitMQ with a throw-away vhost; stop() stops the node's
+    app (quorum queues keep their messages on disk across it)."""
+
+    def __init__(self):
+        self.vhost = f"test-{os.getpid()}-{free_port()}"
+        self.process = None  # the node is not ours; see running()
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:5672/{self.vhost}"
+
+    # What a process publishing to this broker must configure, as settings do.
+    client_conf = {
+        "task_default_queue_type": "quorum",
+        "task_create_missing_queue_type": "quorum",
+        "broker_transport_options": {"confirm_publish": True},
+    }
+
+    @staticmethod
+    def _ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", 5672), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def running(self) -> bool:
+        return self._answers()
+
+    def start(self) -> None:
+        if not self._answers():
+            self._ctl("start_app")
+            wait_until(self._answers, 60, message="rabbitmq")
+        self._ctl("add_vhost", self.vhost)
+        self._ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+
+    def stop(self) -> None:
+        self._ctl("stop_app")
+
+    def resume(self) -> None:
+        self._ctl("start_app")
+        wait_until(self._answers, 60, message="rabbitmq")
+
+    def remove(self) -> None:
+        if not self._answers():
+            self.resume()
+        self._ctl("delete_vhost", self.vhost)

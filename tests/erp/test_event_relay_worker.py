@@ -2,7 +2,11 @@
 own Redis broker, on PostgreSQL: each test publishes in committed transactions
 and waits (bounded) for the effects the subscribers write."""
 
+import contextlib
+import json
+import threading
 import time
+import urllib.request
 
 import pytest
 from celery import current_app
@@ -11,7 +15,7 @@ from django.db import connection, transaction
 from erp.events import publish
 from erp.models import Delivery
 from tests.erp.event_subscribers import EFFECTS_TABLE, Ping, control
-from tests.worker import RedisBroker, Worker, wait_until
+from tests.worker import RabbitBroker, RedisBroker, Worker, free_port, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,17 +28,31 @@ WORKER_SETTINGS = {
 }
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    broker = RedisBroker(tmp_path_factory.mktemp("broker"))
+@pytest.fixture(scope="module", params=["redis", "rabbitmq"])
+def broker(request, tmp_path_factory):
+    """Each guarantee is proven on both brokers the relay supports."""
+    broker = RedisBroker(tmp_path_factory.mktemp("broker")) if request.param == "redis" else RabbitBroker()
     broker.start()
     yield broker
-    broker.stop()
+    broker.remove()
 
 
 @pytest.fixture(scope="module")
-def worker(broker, tmp_path_factory, django_db_setup, django_db_blocker):
-    worker = Worker(broker.url, tmp_path_factory.mktemp("worker") / "worker.log", **WORKER_SETTINGS)
+def metrics_port():
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def worker(broker, metrics_port, tmp_path_factory, django_db_setup, django_db_blocker):
+    workdir = tmp_path_factory.mktemp("worker")
+    (workdir / "metrics").mkdir()
+    worker = Worker(
+        broker.url,
+        workdir / "worker.log",
+        WORKER_METRICS_PORT=str(metrics_port),
+        PROMETHEUS_MULTIPROC_DIR=str(workdir / "metrics"),
+        **WORKER_SETTINGS,
+    )
     yield worker
     worker.stop()
 
@@ -43,22 +61,29 @@ def worker(broker, tmp_path_factory, django_db_setup, django_db_blocker):
 def relay_setup(worker, broker, settings):
     """Publish to the real broker from this process; start from a clean slate."""
     settings.EVENTS_MAX_ATTEMPTS = int(WORKER_SETTINGS["EVENTS_MAX_ATTEMPTS"])
-    saved = {key: current_app.conf[key] for key in ("task_always_eager", "broker_url")}
-    current_app.conf.update(task_always_eager=False, broker_url=broker.url)
-    current_app._after_fork()  # drop connection pools bound to another broker
+    client_conf = {"task_always_eager": False, "broker_url": broker.url, **broker.client_conf}
+    saved = {key: current_app.conf[key] for key in client_conf}
+    current_app.conf.update(client_conf)
+    reset_producer(current_app)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} (id serial PRIMARY KEY, event_id uuid, subscriber text, n int)"
         )
         cursor.execute(f"TRUNCATE {EFFECTS_TABLE}")
     control().flushdb()
-    if broker.process.poll() is not None:
-        broker.start()
+    if not broker.running():
+        broker.resume()
     if worker.process is None or worker.process.poll() is not None:
         worker.start()
     yield
     current_app.conf.update(saved)
-    current_app._after_fork()
+    reset_producer(current_app)
+
+
+def reset_producer(app) -> None:
+    """Forget connection pools and declared queues built for another broker."""
+    app._after_fork()
+    app.__dict__.pop("amqp", None)
 
 
 def effect_rows() -> list[tuple[str, str, int]]:
@@ -109,7 +134,7 @@ def test_broker_down_at_commit_is_delivered_after_it_returns(broker):
     assert Delivery.objects.filter(enqueued_at__isnull=True).count() == 2
     time.sleep(2)
     assert effect_rows() == []
-    broker.start()
+    broker.resume()
     rows = wait_for_effects(2, timeout=60)
     assert sorted(r[1] for r in rows) == ["tests.effect_a", "tests.effect_b"]
     assert {r[0] for r in rows} == {str(event.event_id)}
@@ -167,3 +192,71 @@ def test_worker_killed_mid_subscriber_has_the_effect_exactly_once_after_restart(
     worker.start()
     rows = wait_for_effects(2, timeout=60)
     assert sorted(r[1] for r in rows) == ["tests.effect_a", "tests.effect_b"]
+
+
+def test_worker_exports_event_metrics_and_logs_json_with_task_and_event_ids(worker, metrics_port):
+    event = published(n=9)
+    wait_for_effects(2)
+
+    def delivered_series():
+        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        return [line for line in body.splitlines() if line.startswith("erp_events_delivered_total{")]
+
+    series = wait_until(delivered_series, 10, message="worker metrics")
+    assert any('subscriber="tests.effect_a"' in line and 'event_type="tests.Ping"' in line for line in series)
+
+    lines = [json.loads(line) for line in worker.log_path.read_text().splitlines() if line.startswith("{")]
+    delivered = [line for line in lines if line.get("event") == "event_delivered"]
+    mine = [line for line in delivered if line.get("event_id") == str(event.event_id)]
+    assert len(mine) == 2
+    assert all(line.get("task_id") for line in mine)
+
+
+def test_a_thousand_events_through_a_broker_outage_and_two_worker_kills(worker, broker):
+    """1,000 committed events (and 100 rolled back) published over ~40 s while the
+    broker is stopped for 30 s and the worker is SIGKILLed twice: every committed
+    event has exactly one effect per subscriber; rolled-back ones have none."""
+    committed, rolled_back = [], []
+    done = threading.Event()
+
+    def publisher():
+        try:
+            for n in range(1100):
+                event = Ping(n=n)
+                if n % 11 == 10:
+                    with contextlib.suppress(RuntimeError), transaction.atomic():
+                        publish(event)
+                        raise RuntimeError("rolled back")
+                    rolled_back.append(str(event.event_id))
+                else:
+                    with transaction.atomic():
+                        publish(event)
+                    committed.append(str(event.event_id))
+                time.sleep(0.03)
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    time.sleep(4)
+    broker.stop()
+    time.sleep(4)
+    worker.kill()
+    worker.start(wait=False)  # it connects once the broker is back
+    time.sleep(22)  # the broker has been down for 30 s
+    broker.resume()
+    time.sleep(5)
+    worker.kill()
+    worker.start()
+    done.wait(300)
+    thread.join()
+
+    assert len(committed) == 1000 and len(rolled_back) == 100
+    wait_until(lambda: len(effect_rows()) >= 2000, 240, interval=1, message="2,000 effects")
+    time.sleep(3)
+    rows = effect_rows()
+    pairs = [(event_id, subscriber) for event_id, subscriber, _n in rows]
+    assert len(pairs) == len(set(pairs)) == 2000, "duplicate effects"
+    assert {event_id for event_id, _s in pairs} == set(committed)
+    assert not set(rolled_back) & {event_id for event_id, _s in pairs}

@@ -1,0 +1,291 @@
+"""The publishing side, in the bench process: one measured run of the relay and
+of each baseline against the running worker. Import after ``django.setup()``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from django.db import connection, transaction
+
+from bench.event_relay import shared, worker_app
+from erp.events import publish
+
+app = worker_app.app
+POLL_S = 0.05  # how often the bench process looks for the last effect (after publishing only)
+
+
+def use_broker(url: str) -> None:
+    """Point this process's Celery app at ``url`` and really send (never eager).
+
+    The settings were read once at django.setup(); the broker changes per run, so
+    the app's cached connection and producer pools are dropped here."""
+    app.conf.broker_url = url
+    app.conf.task_always_eager = False
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=3)
+        if conn.as_uri(include_password=False).split("@")[-1] not in url:
+            raise RuntimeError(f"the Celery app still points at {conn.as_uri()}, not {url}")
+
+
+def create_tables() -> None:
+    with connection.cursor() as cursor:
+        for sql in shared.TABLES_SQL:
+            cursor.execute(sql)
+
+
+def truncate() -> None:
+    tables = ", ".join((*shared.RELAY_TABLES, *shared.BENCH_TABLES))
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+
+
+def drop_tables() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(shared.RELAY_TABLES)} CASCADE")
+        for table in shared.BENCH_TABLES:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def queue_ready() -> int:
+    """Messages still waiting in the default ``celery`` queue (not counting ones a
+    worker holds unacknowledged): a sanity check after a run, expected 0."""
+    with app.connection_for_write() as conn:
+        try:
+            return conn.default_channel.queue_declare(queue="celery", passive=True).message_count
+        except Exception:  # noqa: BLE001 - the queue does not exist (yet): nothing waits
+            return 0
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not sorted_values:
+        return float("nan")
+    pos = (len(sorted_values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+def _ms(seconds: list[float]) -> dict[str, float]:
+    values = sorted(seconds)
+    return {
+        "p50_ms": round(percentile(values, 0.50) * 1000, 3),
+        "p95_ms": round(percentile(values, 0.95) * 1000, 3),
+        "p99_ms": round(percentile(values, 0.99) * 1000, 3),
+        "max_ms": round(values[-1] * 1000, 3) if values else float("nan"),
+    }
+
+
+@dataclass
+class RunResult:
+    kind: str  # relay | noop | insert
+    events: int
+    total_s: float  # first publish/send → last effect (noop: → the marker after the last task)
+    publish_s: float  # the publishing loop alone (bench process)
+    per_s: float  # events / total_s
+    latency: dict[str, float] = field(default_factory=dict)  # effect created − published_at
+    publish_call: dict[str, float] = field(default_factory=dict)  # per publish/apply_async, bench side
+    backlog_at_publish_end: int | None = None  # sent but without effect when publishing ended
+    checks: dict = field(default_factory=dict)
+    breakdown: dict = field(default_factory=dict)  # relay only: medians of the stages
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def db_sessions() -> int:
+    """Connections ever opened to the benchmark database (pg_stat_database.sessions,
+    PostgreSQL 14+; -1 when unavailable): the delta over a run shows how many
+    PostgreSQL connections its messages cost."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            return int(cursor.fetchone()[0])
+    except Exception:  # noqa: BLE001 - older PostgreSQL: no such column
+        return -1
+
+
+def _wait(query: str, params: list, done, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            row = cursor.fetchone()
+        if done(row):
+            return row
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what} (last: {row})")
+        time.sleep(POLL_S)
+
+
+def _latencies(table: str) -> tuple[list[float], float]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT created_at - published_at, created_at FROM {table}")  # noqa: S608
+        rows = cursor.fetchall()
+    return [r[0] for r in rows], max(r[1] for r in rows)
+
+
+def _effects_before(table: str, moment: float) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE created_at <= %s", [moment])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def run_relay(n: int, timeout: float) -> RunResult:
+    """N events, each published in its own committed transaction; done when N
+    effect rows exist (each is one delivery of bench.write_row)."""
+    in_tx: list[float] = []
+    commit: list[float] = []
+    perf = time.perf_counter
+    sessions = db_sessions()
+    t0 = time.time()
+    for _ in range(n):
+        a = perf()
+        with transaction.atomic():
+            publish(shared.Tick(published_at=time.time()))
+            b = perf()
+        # Leaving the block commits and runs on_commit: enqueue() (UPDATE + apply_async).
+        commit.append(perf() - b)
+        in_tx.append(b - a)
+    t_published = time.time()
+    _wait(f"SELECT count(*) FROM {shared.EVENT_EFFECTS}", [], lambda r: r[0] >= n, timeout, f"{n} effects")  # noqa: S608
+    latencies, last = _latencies(shared.EVENT_EFFECTS)
+    # The effect commits a moment before the worker marks the delivery delivered.
+    _wait(
+        "SELECT count(*) FILTER (WHERE status = 'delivered'), count(*) FROM erp_delivery",
+        [],
+        lambda r: r[0] >= n,
+        30,
+        "deliveries marked delivered",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, count(*), max(attempts), count(*) FILTER (WHERE last_error <> '') "
+            "FROM erp_delivery GROUP BY status"
+        )
+        statuses = {s: {"count": c, "max_attempts": m, "with_error": e} for s, c, m, e in cursor.fetchall()}
+        cursor.execute("SELECT count(*) FROM erp_inboxrecord")
+        inbox = cursor.fetchone()[0]
+        # Stage medians (ms) per event: publisher clock → DB clock, all on one host.
+        cursor.execute(
+            f"""
+            SELECT
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.enqueued_at) - e.published_at),
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY e.created_at - extract(epoch FROM d.enqueued_at)),
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.delivered_at) - e.created_at),
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY e.created_at - extract(epoch FROM d.enqueued_at))
+            FROM {shared.EVENT_EFFECTS} e
+            JOIN erp_delivery d ON d.event_id = e.event_id
+            """  # noqa: S608
+        )
+        to_enqueue, enqueue_to_effect, effect_to_delivered, enqueue_to_effect_p95 = cursor.fetchone()
+    total = last - t0
+    return RunResult(
+        kind="relay",
+        events=n,
+        total_s=round(total, 4),
+        publish_s=round(t_published - t0, 4),
+        per_s=round(n / total, 1),
+        latency=_ms(latencies),
+        publish_call={
+            "in_transaction_ms_p50": _ms(in_tx)["p50_ms"],
+            "commit_and_enqueue_ms_p50": _ms(commit)["p50_ms"],
+            "total_ms_p50": _ms([x + y for x, y in zip(in_tx, commit, strict=True)])["p50_ms"],
+        },
+        backlog_at_publish_end=n - _effects_before(shared.EVENT_EFFECTS, t_published),
+        checks={
+            "effects": len(latencies),
+            "db_sessions_opened": db_sessions() - sessions,
+            "deliveries": statuses,
+            "inbox_records": inbox,
+            "queue_ready_after": queue_ready(),
+        },
+        breakdown={
+            "published_to_enqueue_ms_p50": round(to_enqueue * 1000, 3),
+            "enqueue_to_effect_ms_p50": round(enqueue_to_effect * 1000, 3),
+            "enqueue_to_effect_ms_p95": round(enqueue_to_effect_p95 * 1000, 3),
+            "effect_to_delivered_ms_p50": round(effect_to_delivered * 1000, 3),
+        },
+    )
+
+
+def run_insert(n: int, timeout: float) -> RunResult:
+    """N bench.insert_row tasks (one INSERT each), sent without a transaction."""
+    calls: list[float] = []
+    perf = time.perf_counter
+    sessions = db_sessions()
+    t0 = time.time()
+    for _ in range(n):
+        a = perf()
+        worker_app.insert_row.apply_async(args=[time.time()])
+        calls.append(perf() - a)
+    t_published = time.time()
+    _wait(f"SELECT count(*) FROM {shared.TASK_EFFECTS}", [], lambda r: r[0] >= n, timeout, f"{n} task rows")  # noqa: S608
+    latencies, last = _latencies(shared.TASK_EFFECTS)
+    total = last - t0
+    return RunResult(
+        kind="insert",
+        events=n,
+        total_s=round(total, 4),
+        publish_s=round(t_published - t0, 4),
+        per_s=round(n / total, 1),
+        latency=_ms(latencies),
+        publish_call={"apply_async_ms_p50": _ms(calls)["p50_ms"]},
+        backlog_at_publish_end=n - _effects_before(shared.TASK_EFFECTS, t_published),
+        checks={
+            "effects": len(latencies),
+            "db_sessions_opened": db_sessions() - sessions,
+            "queue_ready_after": queue_ready(),
+        },
+    )
+
+
+def run_noop(n: int, timeout: float) -> RunResult:
+    """N bench.noop tasks, then one bench.mark task.
+
+    A no-op leaves no trace, so completion is read from the marker: the queue is
+    FIFO and the worker takes one message per pool process at a time (prefetch
+    multiplier 1), so the marker starts only after every no-op has been taken;
+    at most one no-op (on the other pool process) can still be running, for
+    microseconds. End = the marker's row (its one INSERT included)."""
+    calls: list[float] = []
+    perf = time.perf_counter
+    run_id = uuid.uuid4().hex
+    sessions = db_sessions()
+    t0 = time.time()
+    for _ in range(n):
+        a = perf()
+        worker_app.noop.apply_async(args=[time.time()])
+        calls.append(perf() - a)
+    t_published = time.time()
+    worker_app.mark.apply_async(args=[run_id])
+    (end,) = _wait(
+        f"SELECT max(created_at) FROM {shared.MARKERS} WHERE run_id = %s",  # noqa: S608
+        [run_id],
+        lambda r: r[0] is not None,
+        timeout,
+        "the marker task after the no-op tasks",
+    )
+    total = end - t0
+    return RunResult(
+        kind="noop",
+        events=n,
+        total_s=round(total, 4),
+        publish_s=round(t_published - t0, 4),
+        per_s=round(n / total, 1),
+        publish_call={"apply_async_ms_p50": _ms(calls)["p50_ms"]},
+        checks={
+            "marker_seen": True,
+            "db_sessions_opened": db_sessions() - sessions,
+            "queue_ready_after": queue_ready(),
+        },
+    )
+
+
+RUNNERS = {"relay": run_relay, "noop": run_noop, "insert": run_insert}

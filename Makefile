@@ -1,10 +1,14 @@
 # Two commands matter: `make run` (quick start) and `make test` (everything CI runs).
-.PHONY: run test lint worker beat bench-http env-docs
+.PHONY: run test test-one-db lint worker beat bench-http env-docs
 
 run:  ## start the system on SQLite with eager Celery and demo users
 	scripts/run.sh
 
-test:  ## the whole test suite on real PostgreSQL and Redis (CI runs this)
+test:  ## the whole suite on real PostgreSQL, Redis and RabbitMQ, then again with split databases (CI runs this)
+	scripts/test.sh
+	scripts/test.sh --split
+
+test-one-db:  ## the suite once, on one database (quicker while developing)
 	scripts/test.sh
 
 lint:

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite, on real PostgreSQL and Redis: `make test` runs this.
+# The test suite on real PostgreSQL, Redis and RabbitMQ. `make test` runs it
+# twice: on one database, then with `--split`, every splittable domain app on a
+# database of its own (the proof that the apps can be split).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+split=""
+if [ "${1:-}" = "--split" ]; then split=1; shift; fi
 
 scripts/bootstrap.sh dev
 scripts/ensure-services.sh
@@ -14,5 +19,12 @@ export CELERY_BROKER_URL=""
 export SECURE_SSL_REDIRECT=false
 export LOG_LEVEL=WARNING
 export LOG_FORMAT=console
+export WORKER_METRICS_PORT=0
+if [ -n "$split" ]; then
+  for app in workflows estoque financeiro vendas; do
+    export "${app^^}_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/erp_${app}"
+  done
+  echo "test.sh: split run, one database per domain app"
+fi
 
 exec .venv/bin/python -m pytest "$@"

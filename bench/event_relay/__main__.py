@@ -12,18 +12,19 @@ relay / no-op; also writes bench/results/event_relay.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from bench.event_relay import infra
-from config.env import VARIABLES
 
 RESULTS_DIR = infra.PROJECT_DIR / "bench" / "results"
 RESULTS_FILE = RESULTS_DIR / "event_relay.json"
@@ -36,13 +37,20 @@ LABELS = {
 TARGET_RATIO = 0.5  # the issue's goal for relay / no-op throughput
 DB_WORK = (
     "DB work per message: relay = the subscriber's one INSERT plus the relay's own bookkeeping "
-    "(publisher: outbox + delivery INSERTs, an UPDATE of enqueued_at; worker: delivery SELECT, "
-    "inbox get_or_create, delivery UPDATE); insert baseline = one INSERT; no-op baseline = none."
+    "(publisher: BEGIN, outbox + delivery INSERTs, COMMIT, an autocommit UPDATE of enqueued_at; "
+    "worker: delivery SELECT, inbox get_or_create, COMMIT, autocommit delivery UPDATE); insert "
+    "baseline = one INSERT (autocommit); no-op baseline = none."
 )
 COMPLETION = (
     "Completion: relay and insert runs end at the created_at (clock_timestamp()) of the last "
     "effect row; the no-op run ends at the row of one bench.mark task sent after the N no-ops "
     "(FIFO queue, prefetch multiplier 1: it starts only after every no-op was taken)."
+)
+LATENCY = (
+    "Latency = effect row created_at - published_at (time.time() in the publisher just before "
+    "publish()/apply_async). 'publish/s' = the publishing loop alone; 'backlog' = messages "
+    "without effect when publishing ended; 'conn/msg' = new PostgreSQL connections per message "
+    "(pg_stat_database.sessions)."
 )
 
 
@@ -67,19 +75,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--warmup must be between 0 and 10000")
     if args.timeout is None:
         args.timeout = 60 + 0.1 * args.events
+    elif not (1 <= args.timeout <= 86_400):
+        p.error("--timeout must be between 1 and 86400 seconds")
     return args
 
 
 def _sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # so the finally blocks stop the worker and the broker
+    raise SystemExit(128 + signum)  # so the finally blocks stop the session, worker and broker
 
 
 def git_revision() -> str:
-    import subprocess
-
     try:
         rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=infra.PROJECT_DIR, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=infra.PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
@@ -93,42 +105,33 @@ def git_revision() -> str:
         return "unknown"
 
 
-def setup_django(env: dict[str, str]) -> None:
-    """This process is the publisher: the same settings as the worker."""
-    for var in VARIABLES:
-        os.environ.pop(var.name, None)
-        os.environ.pop(f"{var.name}_FILE", None)
-    os.environ.update({k: v for k, v in env.items() if k != "PYTHONPATH"})
-    import django
-
-    django.setup()
-
-
 def med(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def summarize(runs: dict[str, list]) -> dict:
+def summarize(runs: dict[str, list[dict]]) -> dict:
     summary: dict = {}
     for kind in KINDS:
         results = runs[kind]
         row = {
-            "per_s": round(med([r.per_s for r in results]), 1),
-            "total_s": round(med([r.total_s for r in results]), 3),
-            "publish_s": round(med([r.publish_s for r in results]), 3),
-            "publish_per_s": round(med([r.events / r.publish_s for r in results]), 1),
+            "per_s": round(med([r["per_s"] for r in results]), 1),
+            "total_s": round(med([r["total_s"] for r in results]), 3),
+            "publish_s": round(med([r["publish_s"] for r in results]), 3),
+            "publish_per_s": round(med([r["events"] / r["publish_s"] for r in results]), 1),
             # New PostgreSQL connections per message (pg_stat_database.sessions delta).
-            "db_connections_per_msg": round(med([r.checks["db_sessions_opened"] / r.events for r in results]), 3),
+            "db_connections_per_msg": round(
+                med([r["checks"]["db_sessions_opened"] / r["events"] for r in results]), 3
+            ),
         }
         if kind != "noop":
             for key in ("p50_ms", "p95_ms", "p99_ms"):
-                row[key] = round(med([r.latency[key] for r in results]), 3)
-            row["backlog_at_publish_end"] = med([r.backlog_at_publish_end for r in results])
-        for key in results[0].publish_call:
-            row[key] = round(med([r.publish_call[key] for r in results]), 3)
+                row[key] = round(med([r["latency"][key] for r in results]), 3)
+            row["backlog_at_publish_end"] = med([r["backlog_at_publish_end"] for r in results])
+        for key in results[0]["publish_call"]:
+            row[key] = round(med([r["publish_call"][key] for r in results]), 3)
         if kind == "relay":
-            for key in results[0].breakdown:
-                row[key] = round(med([r.breakdown[key] for r in results]), 3)
+            for key in results[0]["breakdown"]:
+                row[key] = round(med([r["breakdown"][key] for r in results]), 3)
         summary[kind] = row
     relay, noop, insert = summary["relay"], summary["noop"], summary["insert"]
     summary["ratio_relay_over_noop"] = {"per_s": round(relay["per_s"] / noop["per_s"], 3)}
@@ -138,10 +141,10 @@ def summarize(runs: dict[str, list]) -> dict:
         "p95_ms": round(relay["p95_ms"] / insert["p95_ms"], 3),
     }
     summary["per_repeat_relay_over_noop"] = [
-        round(r.per_s / n.per_s, 3) for r, n in zip(runs["relay"], runs["noop"], strict=True)
+        round(r["per_s"] / n["per_s"], 3) for r, n in zip(runs["relay"], runs["noop"], strict=True)
     ]
     summary["per_repeat_relay_over_insert"] = [
-        round(r.per_s / i.per_s, 3) for r, i in zip(runs["relay"], runs["insert"], strict=True)
+        round(r["per_s"] / i["per_s"], 3) for r, i in zip(runs["relay"], runs["insert"], strict=True)
     ]
     summary["target_relay_over_noop"] = TARGET_RATIO
     summary["meets_target"] = summary["ratio_relay_over_noop"]["per_s"] >= TARGET_RATIO
@@ -149,10 +152,17 @@ def summarize(runs: dict[str, list]) -> dict:
 
 
 def print_broker(name: str, info: dict, repeats: int, events: int) -> None:
-    s = info["summary"]
     print()
     print(f"== {name}: {info['broker']}")
-    print(f"   median of {repeats} repeat(s), {events} events/tasks per run")
+    if "error" in info:
+        print(f"   FAILED: {info['error']}")
+        return
+    s = info["summary"]
+    confirms = "on" if info["publisher_confirms"] else "off"
+    print(
+        f"   median of {repeats} repeat(s), {events} events/tasks per run; queue type "
+        f"{info['celery_queue_type']}, publisher confirms {confirms} (as the project's settings choose)"
+    )
     columns = ("per s", "p50 ms", "p95 ms", "publish/s", "backlog", "conn/msg")
     header = f"{'run':<42}" + "".join(f"{c:>11}" for c in columns)
     print(header)
@@ -169,7 +179,9 @@ def print_broker(name: str, info: dict, repeats: int, events: int) -> None:
     print("-" * len(header))
     rn, ri = s["ratio_relay_over_noop"], s["ratio_relay_over_insert"]
     verdict = "meets" if s["meets_target"] else "BELOW"
-    print(f"{'ratio relay / no-op (headline)':<42}{rn['per_s']:>11.3f}   {verdict} the >= {TARGET_RATIO} target")
+    print(
+        f"{'ratio relay / no-op (headline)':<42}{rn['per_s']:>11.3f}   {verdict} the >= {TARGET_RATIO} target"
+    )
     print(f"{'ratio relay / insert':<42}{ri['per_s']:>11.3f}{ri['p50_ms']:>11.2f}{ri['p95_ms']:>11.2f}")
     print(
         "   per-repeat throughput ratios: relay/no-op "
@@ -179,69 +191,75 @@ def print_broker(name: str, info: dict, repeats: int, events: int) -> None:
     )
     r = s["relay"]
     print(
-        f"   relay publisher, per event (p50): {r['total_ms_p50']:.2f} ms = in transaction (outbox + delivery "
-        f"INSERTs) {r['in_transaction_ms_p50']:.2f} ms + commit and on-commit enqueue {r['commit_and_enqueue_ms_p50']:.2f} ms"
-        f"; a plain apply_async: {s['noop']['apply_async_ms_p50']:.2f} ms"
+        f"   relay publisher per event (p50): {r['total_ms_p50']:.2f} ms = in transaction (outbox + "
+        f"delivery INSERTs) {r['in_transaction_ms_p50']:.2f} ms + commit and on-commit enqueue "
+        f"{r['commit_and_enqueue_ms_p50']:.2f} ms; one plain apply_async: {s['noop']['apply_async_ms_p50']:.2f} ms"
     )
     print(
-        f"   relay stages (p50): published -> enqueued {r['published_to_enqueue_ms_p50']:.2f} ms, enqueued -> effect "
-        f"{r['enqueue_to_effect_ms_p50']:.2f} ms (p95 {r['enqueue_to_effect_ms_p95']:.2f}), effect -> marked "
-        f"delivered {r['effect_to_delivered_ms_p50']:.2f} ms"
+        f"   relay stages (p50): published -> enqueued {r['published_to_enqueue_ms_p50']:.2f} ms, "
+        f"enqueued -> effect {r['enqueue_to_effect_ms_p50']:.2f} ms (p95 {r['enqueue_to_effect_ms_p95']:.2f}), "
+        f"effect -> marked delivered {r['effect_to_delivered_ms_p50']:.2f} ms"
     )
+
+
+class Session:
+    """``python -m bench.event_relay.session`` for one broker: its own process, so
+    its Django settings are read with that broker's URL, like the worker's."""
+
+    def __init__(self, name: str, url: str, env: dict[str, str], args, workdir: Path):
+        self.name = name
+        self.out = workdir / f"{name}.json"
+        self.worker_log = RESULTS_DIR / f"event_relay.{name}.worker.log"
+        self.env = {**env, "CELERY_BROKER_URL": url}
+        self.command = [
+            infra.PYTHON, "-m", "bench.event_relay.session",
+            "--broker", name, "--out", str(self.out),
+            "--workdir", str(workdir / f"worker-{name}"), "--worker-log", str(self.worker_log),
+            "--events", str(args.events), "--repeats", str(args.repeats),
+            "--warmup", str(args.warmup), "--timeout", str(args.timeout),
+        ]  # fmt: skip
+        self.proc: subprocess.Popen | None = None
+
+    def run(self) -> dict:
+        self.proc = subprocess.Popen(self.command, cwd=infra.PROJECT_DIR, env=self.env)
+        code = self.proc.wait()
+        self.proc = None
+        if code != 0:
+            raise RuntimeError(f"the {self.name} session failed (exit {code}); see its output above")
+        return json.loads(self.out.read_text())
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # its SIGTERM handler stops the worker
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
 
 
 def run_broker(name: str, args, env: dict[str, str], workdir: Path) -> dict:
-    from bench.event_relay import measure
-
     broker = infra.RedisServer(workdir / "redis") if name == "redis" else infra.RabbitVhost()
-    log_path = RESULTS_DIR / f"event_relay.{name}.worker.log"
-    runs: dict[str, list] = {kind: [] for kind in KINDS}
-    worker = None
+    session = None
     try:
         broker.start()
         print(f"[{name}] broker: {broker.description}", flush=True)
-        measure.use_broker(broker.url)
-        measure.truncate()
-        worker = infra.Worker(env, broker.url, log_path, workdir / f"worker-{name}")
-        worker.start(measure.app)
-        print(f"[{name}] worker {worker.nodename} answers (log: {log_path})", flush=True)
-
-        def one(kind: str, n: int):
-            measure.truncate()
-            result = measure.RUNNERS[kind](n, args.timeout)
-            if not worker.alive():
-                raise RuntimeError(f"the worker died during the {kind} run; log:\n{worker.log_tail()}")
-            return result
-
-        if args.warmup:
-            for kind in KINDS:
-                one(kind, args.warmup)
-            print(f"[{name}] warm-up done ({args.warmup} per kind)", flush=True)
-        for repeat in range(1, args.repeats + 1):
-            for kind in KINDS:
-                result = one(kind, args.events)
-                runs[kind].append(result)
-                lat = (
-                    f"p50 {result.latency['p50_ms']:8.2f} ms  p95 {result.latency['p95_ms']:8.2f} ms"
-                    if result.latency
-                    else " " * 35
-                )
-                print(
-                    f"[{name}] repeat {repeat}/{args.repeats} {kind:<6} {result.per_s:8.1f}/s  {lat}  "
-                    f"total {result.total_s:6.2f} s  publishing {result.publish_s:6.2f} s",
-                    flush=True,
-                )
-        measure.truncate()
+        session = Session(name, broker.url, env, args, workdir)
+        result = session.run()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        return {"broker": broker.description or name, "error": str(exc)}
     finally:
-        if worker is not None:
-            worker.stop()
+        if session is not None:
+            session.stop()
         broker.stop()
+    runs = result.pop("runs")
     return {
         "broker": broker.description,
-        "worker": worker.describe() if worker else "",
-        "worker_log": str(log_path.relative_to(infra.PROJECT_DIR)),
+        **result,
+        "worker_log": str(session.worker_log.relative_to(infra.PROJECT_DIR)),
         "summary": summarize(runs),
-        "runs": {kind: [r.as_dict() for r in results] for kind, results in runs.items()},
+        "runs": runs,
     }
 
 
@@ -257,10 +275,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"database {infra.DATABASE}: {'created' if created else 'exists, reused'}", flush=True)
     infra.migrate(env)
     print("migrations applied", flush=True)
-    setup_django(env)
-    from bench.event_relay import measure
-
-    measure.create_tables()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     try:
@@ -268,10 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in brokers:
                 results[name] = run_broker(name, args, env, Path(tmp))
     finally:
-        try:
-            measure.drop_tables()
-        except Exception as exc:  # noqa: BLE001 - cleanup must not hide the real error
-            print(f"warning: could not drop the benchmark tables: {exc}", file=sys.stderr)
+        with contextlib.suppress(Exception):
+            infra.drop_tables()
 
     meta = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -284,32 +296,33 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": args.warmup,
         "database": infra.DATABASE,
         "cache": infra.CACHE_URL,
-        "worker": infra.Worker.describe(None),  # type: ignore[arg-type]
-        "publisher": "this process: one transaction.atomic() per event, publish() inside; tasks via apply_async",
+        "publisher": "a session process per broker (settings read with that broker's URL, like the "
+        "worker's): one transaction.atomic() per event with publish() inside; tasks via apply_async",
         "db_work": DB_WORK,
         "completion": COMPLETION,
+        "latency": LATENCY,
         "note": "median over repeats; worker, PostgreSQL, broker and publisher share this host's CPUs",
     }
     print()
     print(
-        f"Event relay vs plain Celery tasks; {meta['cpu_count']} CPUs shared by publisher, worker, PostgreSQL "
-        "and broker - compare ratios, not absolute numbers."
+        f"Event relay vs plain Celery tasks; {meta['cpu_count']} CPUs shared by publisher, worker, "
+        "PostgreSQL and broker - compare ratios, not absolute numbers."
     )
-    print(f"worker: {meta['worker']}")
     print(DB_WORK)
     print(COMPLETION)
-    print(
-        "Latency = effect row created_at - published_at (time.time() in the publisher just before "
-        "publish()/apply_async). 'publish/s' = the publishing loop alone; 'backlog' = messages without "
-        "effect when publishing ended; 'conn/msg' = new PostgreSQL connections per message "
-        "(pg_stat_database.sessions)."
-    )
+    print(LATENCY)
     for name, info in results.items():
+        if "worker" in info:
+            meta["worker"] = info["worker"]
         print_broker(name, info, args.repeats, args.events)
 
     document = {"benchmark": "event_relay", "meta": meta, "brokers": results}
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwritten {RESULTS_FILE.relative_to(infra.PROJECT_DIR)}")
+    failed = [name for name, info in results.items() if "error" in info]
+    if failed:
+        print(f"\nevent_relay FAILED for: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -320,5 +333,5 @@ if __name__ == "__main__":
         print(f"\nevent_relay FAILED: {exc}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        print("\nevent_relay interrupted; worker and broker stopped", file=sys.stderr)
+        print("\nevent_relay interrupted; session, worker and broker stopped", file=sys.stderr)
         sys.exit(130)

@@ -79,7 +79,19 @@ def migrate(env: dict[str, str]) -> None:
         timeout=600,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py migrate failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(
+            f"manage.py migrate failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+
+
+def drop_tables() -> None:
+    """End of the benchmark: the relay's tables emptied, the benchmark's dropped."""
+    from bench.event_relay.tables import BENCH_TABLES, RELAY_TABLES
+
+    with psycopg.connect(PG_DSN.replace("dbname=postgres", f"dbname={DATABASE}"), autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(RELAY_TABLES)} CASCADE")
+        for table in BENCH_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def free_port() -> int:
@@ -127,7 +139,11 @@ class RedisServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no"]
         self.proc = subprocess.Popen(
-            args, cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_until(self._answers, 10, "the broker redis-server")
         version = subprocess.run(
@@ -196,7 +212,7 @@ class RabbitVhost:
         if self.own_vhost:
             self.description = (
                 f"RabbitMQ {RABBIT_HOST}:{RABBIT_PORT}, fresh vhost {self.vhost!r} "
-                "(rabbitmqctl add_vhost/set_permissions; deleted at the end), Celery default classic queue"
+                "(rabbitmqctl add_vhost/set_permissions; deleted at the end)"
             )
         else:
             purged = self._purge_default()

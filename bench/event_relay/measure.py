@@ -1,5 +1,5 @@
-"""The publishing side, in the bench process: one measured run of the relay and
-of each baseline against the running worker. Import after ``django.setup()``."""
+"""The publishing side (the bench session process): one measured run of the relay
+and of each baseline against the running worker. Import after ``django.setup()``."""
 
 from __future__ import annotations
 
@@ -9,47 +9,36 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import connection, transaction
 
-from bench.event_relay import shared, worker_app
+from bench.event_relay import shared, tables, worker_app
 from erp.events import publish
 
 app = worker_app.app
 POLL_S = 0.05  # how often the bench process looks for the last effect (after publishing only)
 
 
-def use_broker(url: str) -> None:
-    """Point this process's Celery app at ``url`` and really send (never eager).
+def check_publisher(url: str) -> None:
+    """Make sure this process really sends to ``url`` (never eagerly in-process).
 
-    The settings were read once at django.setup(); the broker changes per run, so
-    the app's cached connection and producer pools are dropped here."""
-    app.conf.broker_url = url
+    The settings were read at django.setup() with CELERY_BROKER_URL=url, so they
+    match the worker's (queue type, publisher confirms on RabbitMQ); this only
+    guards against eager mode and a stray broker."""
     app.conf.task_always_eager = False
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
+    if app.conf.broker_url != url:
+        raise RuntimeError(f"the Celery app points at {app.conf.broker_url!r}, not {url!r}")
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=3)
-        if conn.as_uri(include_password=False).split("@")[-1] not in url:
-            raise RuntimeError(f"the Celery app still points at {conn.as_uri()}, not {url}")
 
 
 def create_tables() -> None:
     with connection.cursor() as cursor:
-        for sql in shared.TABLES_SQL:
+        for sql in tables.TABLES_SQL:
             cursor.execute(sql)
 
 
 def truncate() -> None:
-    tables = ", ".join((*shared.RELAY_TABLES, *shared.BENCH_TABLES))
+    names = ", ".join((*tables.RELAY_TABLES, *tables.BENCH_TABLES))
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {tables} CASCADE")
-
-
-def drop_tables() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(shared.RELAY_TABLES)} CASCADE")
-        for table in shared.BENCH_TABLES:
-            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"TRUNCATE {names} CASCADE")
 
 
 def queue_ready() -> int:

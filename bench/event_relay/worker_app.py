@@ -8,7 +8,7 @@ register the subscriber (so ``publish()`` creates its Delivery).
 
 from django.db import connection
 
-from bench.event_relay import shared  # noqa: F401 - registers the bench.write_row subscriber
+from bench.event_relay import shared  # also registers the bench.write_row subscriber
 from config.celery import app
 
 

@@ -1,7 +1,8 @@
 import pytest
 from celery import current_app
 
-pytestmark = pytest.mark.django_db
+# readyz checks every configured database (one per domain app in the split run).
+pytestmark = pytest.mark.django_db(databases="__all__")
 
 CLOSED_PORT = 1  # nothing listens on port 1
 

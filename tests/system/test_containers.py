@@ -241,7 +241,8 @@ def test_compose_defines_the_services():
         assert build and build.get("context") == ".", f"{name} should be built from this project"
         assert build.get("dockerfile", "Dockerfile") == "Dockerfile", f"{name} uses another Dockerfile"
     assert "command" not in services["web"], "web runs the image's CMD (gunicorn)"
-    assert _command(services["worker"])[:4] == ["celery", "-A", "config", "worker"]
+    worker = " ".join(_command(services["worker"]))
+    assert "exec celery -A config worker" in worker or worker.startswith("celery -A config worker")
     assert _command(services["beat"])[:4] == ["celery", "-A", "config", "beat"]
 
 

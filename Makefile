@@ -1,5 +1,5 @@
 # Two commands matter: `make run` (quick start) and `make test` (everything CI runs).
-.PHONY: run test test-one-db lint worker beat bench-http env-docs
+.PHONY: run test test-one-db lint worker beat bench-http bench-events env-docs
 
 run:  ## start the system on SQLite with eager Celery and demo users
 	scripts/run.sh
@@ -22,6 +22,9 @@ beat:  ## the Celery beat scheduler (exactly one per deployment)
 
 bench-http:  ## bench/http_baseline: bare Django view vs authenticated /auth/me/
 	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.http_baseline
+
+bench-events:  ## bench/event_relay: relay throughput and latency vs no-op Celery tasks
+	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.event_relay
 
 env-docs:  ## regenerate .env.example from config/env.py
 	.venv/bin/python -m config.env --dotenv > .env.example

@@ -71,6 +71,10 @@ def _ms(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def _rounded_ms(seconds: float | None) -> float:
+    return round(seconds * 1000, 3) if seconds is not None else float("nan")
+
+
 @dataclass
 class RunResult:
     kind: str  # relay | noop | insert
@@ -196,10 +200,10 @@ def run_relay(n: int, timeout: float) -> RunResult:
             "queue_ready_after": queue_ready(),
         },
         breakdown={
-            "published_to_enqueue_ms_p50": round(to_enqueue * 1000, 3),
-            "enqueue_to_effect_ms_p50": round(enqueue_to_effect * 1000, 3),
-            "enqueue_to_effect_ms_p95": round(enqueue_to_effect_p95 * 1000, 3),
-            "effect_to_delivered_ms_p50": round(effect_to_delivered * 1000, 3),
+            "published_to_enqueue_ms_p50": _rounded_ms(to_enqueue),
+            "enqueue_to_effect_ms_p50": _rounded_ms(enqueue_to_effect),
+            "enqueue_to_effect_ms_p95": _rounded_ms(enqueue_to_effect_p95),
+            "effect_to_delivered_ms_p50": _rounded_ms(effect_to_delivered),
         },
     )
 

@@ -17,7 +17,8 @@ from erp.models import Delivery
 from tests.erp.event_subscribers import EFFECTS_TABLE, Ping, control
 from tests.worker import RabbitBroker, RedisBroker, Worker, free_port, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The sweep, replay and prune visit every database (one per app in the split run).
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 WORKER_SETTINGS = {
     "EVENTS_SWEEP_SECONDS": "1",

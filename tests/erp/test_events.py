@@ -14,7 +14,8 @@ from erp.events import DomainEvent, PublishedOutsideTransactionError, publish, s
 from erp.models import Delivery, InboxRecord, OutboxEvent
 from tests.erp.event_subscribers import EFFECTS_TABLE, SUBSCRIBERS, Ping, control
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The sweep, replay and prune visit every database (one per app in the split run).
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 @pytest.fixture(autouse=True)

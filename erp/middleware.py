@@ -22,3 +22,23 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+class OpsEndpointsMiddleware:
+    """Serve /healthz, /readyz and /metrics before host validation and HTTPS
+    redirects: kubelet probes and Prometheus call a pod by IP over plain HTTP,
+    a Host that ALLOWED_HOSTS rightly rejects for everything else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django_prometheus.exports import ExportToDjangoView
+
+        from erp import health
+
+        views = {"/healthz": health.healthz, "/readyz": health.readyz, "/metrics": ExportToDjangoView}
+        view = views.get(request.path_info)
+        if view is not None and request.method in ("GET", "HEAD"):
+            return view(request)
+        return self.get_response(request)

@@ -61,3 +61,13 @@ def test_docs_are_served_without_internet(api):
         html = page.content.decode()
         assert "cdn." not in html and "unpkg" not in html  # assets come from the sidecar
     assert api.get("/api/schema/").status_code == 200
+
+
+def test_probes_and_scrapes_by_pod_ip_are_answered(api, settings):
+    # Kubelet and Prometheus call http://<pod ip>:8000/…: that Host is not allowed
+    # for the API, yet the ops endpoints must answer it, without an HTTPS redirect.
+    settings.ALLOWED_HOSTS = ["erp.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert api.get(path, HTTP_HOST="10.1.2.3:8000").status_code == 200, path
+    assert api.get("/api/v1/auth/me/", HTTP_HOST="10.1.2.3:8000").status_code == 400

@@ -215,6 +215,7 @@ SILENCED_SYSTEM_CHECKS = [
 # --- Apps reach each other through the service registry (erp/services.py) -----
 SERVICE_BACKENDS = {
     "core": {"BACKEND": "core.services.CoreServiceImpl"},
+    "workflows": {"BACKEND": "workflows.services.WorkflowServiceImpl"},
 }
 
 # --- Domain events (erp/relay.py) ----------------------------------------------
@@ -255,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "erp.tasks.sweep_events",
         "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
         # A sweep that waited longer than its interval is superseded by the next one.
+        "options": {"expires": EVENTS_SWEEP_SECONDS},
+    },
+    "workflow-deadlines": {
+        "task": "workflows.apply_deadlines",
+        "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
         "options": {"expires": EVENTS_SWEEP_SECONDS},
     },
     "prune-events": {

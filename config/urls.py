@@ -7,6 +7,7 @@ from erp import health
 api_v1 = [
     path("auth/", include("core.api.auth_urls")),
     path("core/", include("core.api.urls")),
+    path("workflows/", include("workflows.api.urls")),
 ]
 
 urlpatterns = [

@@ -3,6 +3,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from tests.core.factories import UserFactory
+from tests.workflows import sample  # noqa: F401 - test-only workflow definitions
 
 PASSWORD = "Correct-Horse-9"
 

@@ -13,6 +13,8 @@ from tests.erp.endpoints import SAMPLE_ID, WRITE_METHODS, api_endpoints
 PUBLIC = "public"
 ANY_AUTHENTICATED = "any authenticated user"
 EVERY_ROLE = frozenset(ROLES)
+# Workflows: anyone but a viewer starts, answers (then the step's own roles decide) and cancels.
+OPERATORS = {"admin", "sales", "warehouse", "finance", "manager"}
 
 # path -> (roles that read, roles that write); PUBLIC needs no token at all.
 EXPECTED = {
@@ -23,6 +25,12 @@ EXPECTED = {
     "/api/v1/core/company/": (EVERY_ROLE, {"admin"}),
     "/api/v1/core/users/": ({"admin"}, {"admin"}),
     f"/api/v1/core/users/{SAMPLE_ID}/": ({"admin"}, {"admin"}),
+    "/api/v1/workflows/definitions/": (EVERY_ROLE, set()),
+    "/api/v1/workflows/": (EVERY_ROLE, OPERATORS),
+    f"/api/v1/workflows/{SAMPLE_ID}/": (EVERY_ROLE, OPERATORS),
+    f"/api/v1/workflows/{SAMPLE_ID}/continue/": (EVERY_ROLE, OPERATORS),
+    f"/api/v1/workflows/{SAMPLE_ID}/cancel/": (EVERY_ROLE, OPERATORS),
+    f"/api/v1/workflows/{SAMPLE_ID}/history/": (EVERY_ROLE, OPERATORS),
 }
 
 ENDPOINTS = api_endpoints()
@@ -41,7 +49,7 @@ def _allowed(rule, method: str, roles: frozenset[str]) -> bool:
     return bool(roles & (write if method in WRITE_METHODS else read))
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases="__all__")
 @pytest.mark.parametrize(("path", "method"), CASES)
 def test_anonymous_callers_get_401_except_on_public_endpoints(path, method):
     response = getattr(APIClient(), method)(path, {}, format="json")
@@ -51,7 +59,7 @@ def test_anonymous_callers_get_401_except_on_public_endpoints(path, method):
         assert response.status_code == 401, response.content
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases="__all__")
 @pytest.mark.parametrize("role", [*ROLES, None])
 @pytest.mark.parametrize(("path", "method"), [c for c in CASES if EXPECTED[c[0]] != PUBLIC])
 def test_role_gets_403_exactly_when_the_rule_says_so(client_as, path, method, role):

@@ -9,6 +9,8 @@ from openapi_spec_validator import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITE_METHODS = {"post", "put", "patch"}
+# Writes that take no body at all (the action is the whole request).
+BODYLESS = {"POST /api/v1/workflows/{thread_id}/cancel/"}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def test_every_write_has_a_typed_request_body(schema):
         if method in WRITE_METHODS
         and "schema" not in operation.get("requestBody", {}).get("content", {}).get("application/json", {})
     ]
-    assert missing == []
+    assert set(missing) == BODYLESS
 
 
 def test_errors_are_documented_as_problem_json(schema):

@@ -258,8 +258,8 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep that waited longer than its interval is superseded by the next one.
         "options": {"expires": EVENTS_SWEEP_SECONDS},
     },
-    "workflow-deadlines": {
-        "task": "workflows.apply_deadlines",
+    "workflow-tick": {
+        "task": "workflows.tick",
         "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
         "options": {"expires": EVENTS_SWEEP_SECONDS},
     },

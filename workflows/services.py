@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import jsonschema
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -262,6 +264,20 @@ def apply_deadlines() -> int:
             _checkpoint(run, step.name, input={"deadline_passed": True})
             _announce(run)
     return len(due)
+
+
+def resume_stalled() -> int:
+    """Re-send the advance task of running runs that have not moved for a while
+    (its message was lost with a broker or a killed worker). A duplicate is
+    harmless: it waits for the row lock, then finds the run already moved on."""
+    from workflows.tasks import advance_run
+
+    stalled_before = timezone.now() - timedelta(seconds=settings.EVENTS_REDELIVER_AFTER_SECONDS)
+    stalled = WorkflowRun.objects.filter(status=Status.RUNNING, updated_at__lt=stalled_before)
+    thread_ids = [str(t) for t in stalled.values_list("thread_id", flat=True)[:1000]]
+    for thread_id in thread_ids:
+        advance_run.delay(thread_id)
+    return len(thread_ids)
 
 
 def run_retry(*, thread_id: UUID) -> WorkflowRun:

@@ -10,6 +10,7 @@ def advance_run(thread_id: str) -> str:
     return services.advance(thread_id)
 
 
-@shared_task(name="workflows.apply_deadlines")
-def apply_deadlines() -> int:
-    return services.apply_deadlines()
+@shared_task(name="workflows.tick")
+def tick() -> dict[str, int]:
+    """Beat: apply passed deadlines of human steps; resume runs whose step task was lost."""
+    return {"deadlines": services.apply_deadlines(), "resumed": services.resume_stalled()}

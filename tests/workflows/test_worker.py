@@ -5,8 +5,8 @@ import uuid
 import pytest
 from celery import current_app
 
-from tests.workflows.conftest import effects
 from tests.worker import RedisBroker, Worker, wait_until
+from tests.workflows.conftest import effects
 from workflows.models import WorkflowRun
 
 pytestmark = [

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_shutdown
+from celery.signals import task_prerun, worker_init, worker_process_shutdown
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -17,6 +17,14 @@ app.autodiscover_tasks()
 
 # Worker logs bind task_id (and the task name) like web logs bind request_id.
 app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@task_prerun.connect
+def drop_stale_connections(**kwargs) -> None:
+    """Like a request start: close connections past CONN_MAX_AGE or unusable."""
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @worker_init.connect

@@ -34,9 +34,6 @@ from erp.models import Delivery, InboxRecord, OutboxEvent
 from erp.routers import alias_for_app
 
 logger = structlog.get_logger(__name__)
-# A delivery not yet handed to the broker this long after its commit is sent by
-# the sweep (the on-commit hand-over normally takes milliseconds).
-UNSENT_GRACE = timedelta(seconds=10)
 # Reconnect a stale pooled connection, but give up quickly when the broker is
 # down: the commit has happened and the sweep will resend.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
@@ -52,33 +49,33 @@ def record(sender, event, using, **kwargs) -> None:
         payload=event.payload(),
     )
     now = timezone.now()
+    # Recorded as handed over at commit (saves a write per delivery); a failed
+    # hand-over clears enqueued_at so the sweep resends it.
     deliveries = Delivery.objects.using(using).bulk_create(
-        Delivery(event=outbox, subscriber=s.name, next_attempt_at=now + UNSENT_GRACE)
+        Delivery(event=outbox, subscriber=s.name, next_attempt_at=now, enqueued_at=now)
         for s in subscriptions_for(event.event_type)
     )
     metrics.EVENTS_PUBLISHED.labels(event.event_type).inc()
     if deliveries:
         ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: enqueue(ids, using), using=using, robust=True)
+        transaction.on_commit(lambda: enqueue(ids, using, mark=False), using=using, robust=True)
 
 
-def enqueue(delivery_ids: list[int], alias: str) -> int:
+def enqueue(delivery_ids: list[int], alias: str, *, mark: bool = True) -> int:
     """Hand deliveries to the broker; a broker failure leaves them for the sweep."""
     from erp.tasks import deliver_event
 
-    sent = 0
-    for delivery_id in delivery_ids:
-        # Marked before the hand-over: a fast worker's own update must come last.
-        pending = Delivery.objects.using(alias).filter(pk=delivery_id, status=Delivery.Status.PENDING)
-        pending.update(enqueued_at=timezone.now())
+    pending = Delivery.objects.using(alias).filter(status=Delivery.Status.PENDING)
+    if mark:  # before the hand-over: a fast worker's own update must come last
+        pending.filter(pk__in=delivery_ids).update(enqueued_at=timezone.now())
+    for sent, delivery_id in enumerate(delivery_ids):
         try:
             deliver_event.apply_async(args=[delivery_id, alias], retry=True, retry_policy=_PUBLISH_RETRY)
         except Exception as exc:  # noqa: BLE001 - broker down: the sweep resends
-            pending.update(enqueued_at=None)
+            pending.filter(pk__in=delivery_ids[sent:]).update(enqueued_at=None)
             logger.warning("event_enqueue_failed", delivery_id=delivery_id, alias=alias, error=str(exc))
-            break
-        sent += 1
-    return sent
+            return sent
+    return len(delivery_ids)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -107,20 +104,37 @@ def deliver(delivery_id: int, alias: str) -> str:
     target = alias_for_app(sub.app_label)
     try:
         with transaction.atomic(using=target):
-            _inbox, first_time = InboxRecord.objects.using(target).get_or_create(
-                event_id=event.id, subscriber=delivery.subscriber
-            )
+            first_time = _claim_inbox(target, event.id, delivery.subscriber)
             if first_time:
                 sub.handler(received)
+            if target == alias:  # one commit for the effect and the bookkeeping
+                _mark_delivered(delivery, alias)
     except Exception:  # noqa: BLE001 - any subscriber error is recorded and retried
         return _failed(delivery, alias, traceback.format_exc(limit=20), log)
-    _mark_delivered(delivery, alias)
+    if target != alias:
+        _mark_delivered(delivery, alias)
     if first_time:
         metrics.EVENTS_DELIVERED.labels(event.event_type, delivery.subscriber).inc()
         log.info("event_delivered", attempts=delivery.attempts + 1)
         return "delivered"
     log.info("event_already_processed")
     return "duplicate"
+
+
+def _claim_inbox(alias: str, event_id, subscriber: str) -> bool:
+    """Insert the inbox row; False when it exists (a concurrent first attempt
+    makes this wait for its outcome: committed means False, rolled back True)."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return InboxRecord.objects.using(alias).get_or_create(event_id=event_id, subscriber=subscriber)[1]
+    table = connection.ops.quote_name(InboxRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, subscriber, processed_at) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (event_id, subscriber) DO NOTHING RETURNING id",
+            [event_id, subscriber, timezone.now()],
+        )
+        return cursor.fetchone() is not None
 
 
 def _mark_delivered(delivery: Delivery, alias: str) -> None:

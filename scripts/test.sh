@@ -10,6 +10,7 @@ if [ "${1:-}" = "--split" ]; then split=1; shift; fi
 
 scripts/bootstrap.sh dev
 scripts/ensure-services.sh
+deploy/ensure-tools.sh
 
 export DEBUG=false
 export SECRET_KEY="${TEST_SECRET_KEY:-test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}"

@@ -316,10 +316,11 @@ def main(argv: list[str] | None = None) -> int:
             meta["worker"] = info["worker"]
         print_broker(name, info, args.repeats, args.events)
 
-    document = {"benchmark": "event_relay", "meta": meta, "brokers": results}
-    RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwritten {RESULTS_FILE.relative_to(infra.PROJECT_DIR)}")
     failed = [name for name, info in results.items() if "error" in info]
+    if len(failed) < len(results):  # a run where every broker failed keeps the last results
+        document = {"benchmark": "event_relay", "meta": meta, "brokers": results}
+        RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"\nwritten {RESULTS_FILE.relative_to(infra.PROJECT_DIR)}")
     if failed:
         print(f"\nevent_relay FAILED for: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -1,0 +1,597 @@
+"""The Kubernetes objects, as typed models of the official client (``kubernetes``):
+a misspelt field or a wrong type fails when the object is built, before any YAML.
+
+``base()`` is what every environment shares; ``overlay_patches(env)`` are the
+strategic-merge patches of one environment (replicas, host, how secrets arrive).
+"""
+
+from __future__ import annotations
+
+from kubernetes.client import (
+    V1Capabilities,
+    V1ConfigMapEnvSource,
+    V1Container,
+    V1ContainerPort,
+    V1Deployment,
+    V1DeploymentSpec,
+    V1DeploymentStrategy,
+    V1EmptyDirVolumeSource,
+    V1EnvFromSource,
+    V1EnvVar,
+    V1ExecAction,
+    V1HTTPGetAction,
+    V1HTTPIngressPath,
+    V1HTTPIngressRuleValue,
+    V1Ingress,
+    V1IngressBackend,
+    V1IngressRule,
+    V1IngressServiceBackend,
+    V1IngressSpec,
+    V1IngressTLS,
+    V1Job,
+    V1JobSpec,
+    V1KeyToPath,
+    V1LabelSelector,
+    V1LabelSelectorRequirement,
+    V1NetworkPolicy,
+    V1NetworkPolicyIngressRule,
+    V1NetworkPolicyPeer,
+    V1NetworkPolicyPort,
+    V1NetworkPolicySpec,
+    V1ObjectMeta,
+    V1PodDisruptionBudget,
+    V1PodDisruptionBudgetSpec,
+    V1PodSecurityContext,
+    V1PodSpec,
+    V1PodTemplateSpec,
+    V1Probe,
+    V1ResourceRequirements,
+    V1RollingUpdateDeployment,
+    V1SeccompProfile,
+    V1SecretVolumeSource,
+    V1SecurityContext,
+    V1Service,
+    V1ServiceAccount,
+    V1ServiceBackendPort,
+    V1ServicePort,
+    V1ServiceSpec,
+    V1Volume,
+    V1VolumeMount,
+    V2HorizontalPodAutoscaler,
+    V2HorizontalPodAutoscalerSpec,
+    V2MetricSpec,
+    V2MetricTarget,
+    V2ResourceMetricSource,
+)
+from kubernetes.client import (
+    V2CrossVersionObjectReference as HpaTarget,
+)
+
+from deploy import config
+from deploy.environments import Environment
+
+NAME = "erp"
+IMAGE = "erp"  # replaced per overlay by kustomize's `images:` (repository and tag)
+UID = 10001  # the image's user (Dockerfile)
+WEB_PORT = 8000
+SERVICE_ACCOUNT = "erp"
+TMP = "/tmp"  # noqa: S108 - an emptyDir: the root filesystem is read-only
+PROMETHEUS_MULTIPROC_DIR = "/tmp/prometheus"  # noqa: S108 - an emptyDir of its own
+BEAT_SCHEDULE = "/tmp/celerybeat-schedule"  # noqa: S108
+# Celery's warm shutdown (SIGTERM) stops taking tasks and waits for the running ones.
+# Event deliveries and sweeps take seconds and prune a few at most; 120 s leaves them
+# ample room. A task still running when the grace period ends is killed and, with
+# acks_late and reject_on_worker_lost, redelivered: its inbox row makes it idempotent.
+WORKER_GRACE_SECONDS = 120
+WEB_GRACE_SECONDS = 30  # gunicorn's graceful timeout (30 s) finishes in-flight requests
+# Argo CD runs a sync wave by wave, each waiting for the previous one to be healthy
+# (a Job: completed). Config first, then the migration, then the workloads.
+WAVE_CONFIG = "-2"
+WAVE_MIGRATE = "-1"
+
+COMPONENTS = ("web", "worker", "beat", "migrate")
+
+
+def labels(component: str | None = None) -> dict[str, str]:
+    result = {"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": NAME}
+    if component:
+        result["app.kubernetes.io/component"] = component
+    return result
+
+
+def selector(component: str) -> V1LabelSelector:
+    return V1LabelSelector(
+        match_labels={"app.kubernetes.io/name": NAME, "app.kubernetes.io/component": component}
+    )
+
+
+def meta(name: str, component: str | None = None, annotations: dict[str, str] | None = None) -> V1ObjectMeta:
+    return V1ObjectMeta(name=name, labels=labels(component), annotations=annotations)
+
+
+def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> V1ResourceRequirements:
+    return V1ResourceRequirements(
+        requests={"cpu": cpu, "memory": memory}, limits={"cpu": cpu_limit, "memory": memory_limit}
+    )
+
+
+def container_security() -> V1SecurityContext:
+    return V1SecurityContext(
+        run_as_non_root=True,
+        run_as_user=UID,
+        run_as_group=UID,
+        read_only_root_filesystem=True,
+        allow_privilege_escalation=False,
+        privileged=False,
+        capabilities=V1Capabilities(drop=["ALL"]),
+        seccomp_profile=V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def pod_security() -> V1PodSecurityContext:
+    # fsGroup makes the mounted secret files readable by the app's group.
+    return V1PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=UID,
+        run_as_group=UID,
+        fs_group=UID,
+        seccomp_profile=V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def scrape(port: int | None) -> dict[str, str]:
+    if port is None:
+        return {"prometheus.io/scrape": "false"}
+    return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}
+
+
+def http_probe(path: str, port: str, *, period: int, failures: int, delay: int = 0) -> V1Probe:
+    return V1Probe(
+        http_get=V1HTTPGetAction(path=path, port=port),
+        initial_delay_seconds=delay,
+        period_seconds=period,
+        timeout_seconds=3,
+        failure_threshold=failures,
+    )
+
+
+def app_container(
+    name: str,
+    *,
+    command: list[str] | None,
+    res: V1ResourceRequirements,
+    ports: list[V1ContainerPort] | None = None,
+    env: list[V1EnvVar] | None = None,
+    mounts: list[V1VolumeMount] | None = None,
+    liveness: V1Probe | None = None,
+    readiness: V1Probe | None = None,
+    startup: V1Probe | None = None,
+) -> V1Container:
+    return V1Container(
+        name=name,
+        image=IMAGE,
+        image_pull_policy="IfNotPresent",
+        command=command,
+        ports=ports,
+        env_from=[V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=config.CONFIGMAP_NAME))],
+        env=env,
+        resources=res,
+        security_context=container_security(),
+        volume_mounts=[V1VolumeMount(name="tmp", mount_path=TMP), *(mounts or [])],
+        liveness_probe=liveness,
+        readiness_probe=readiness,
+        startup_probe=startup,
+    )
+
+
+def pod(
+    component: str,
+    container: V1Container,
+    *,
+    metrics_port: int | None,
+    grace: int,
+    volumes: list[V1Volume] | None = None,
+    restart: str = "Always",
+) -> V1PodTemplateSpec:
+    return V1PodTemplateSpec(
+        metadata=V1ObjectMeta(labels=labels(component), annotations=scrape(metrics_port)),
+        spec=V1PodSpec(
+            service_account_name=SERVICE_ACCOUNT,
+            automount_service_account_token=False,
+            security_context=pod_security(),
+            termination_grace_period_seconds=grace,
+            restart_policy=restart,
+            containers=[container],
+            volumes=[V1Volume(name="tmp", empty_dir=V1EmptyDirVolumeSource()), *(volumes or [])],
+        ),
+    )
+
+
+# --- base -------------------------------------------------------------------------
+
+
+def service_account() -> V1ServiceAccount:
+    return V1ServiceAccount(
+        api_version="v1",
+        kind="ServiceAccount",
+        metadata=meta(SERVICE_ACCOUNT, annotations={"argocd.argoproj.io/sync-wave": WAVE_CONFIG}),
+        # Pods get a token only where they need one (the Vault agent logs in with it).
+        automount_service_account_token=False,
+    )
+
+
+def web_deployment() -> V1Deployment:
+    container = app_container(
+        "web",
+        command=None,  # the image's CMD: gunicorn on 0.0.0.0:8000
+        ports=[V1ContainerPort(name="http", container_port=WEB_PORT)],
+        env=[V1EnvVar(name="WEB_CONCURRENCY", value="3")],  # gunicorn's worker processes
+        res=resources("250m", "384Mi", "1", "768Mi"),
+        liveness=http_probe("/healthz", "http", period=10, failures=3),
+        readiness=http_probe("/readyz", "http", period=5, failures=2),
+        startup=http_probe("/healthz", "http", period=2, failures=30),
+    )
+    return V1Deployment(
+        api_version="apps/v1",
+        kind="Deployment",
+        metadata=meta("erp-web", "web"),
+        # No replicas: the HorizontalPodAutoscaler owns the count.
+        spec=V1DeploymentSpec(
+            selector=selector("web"),
+            strategy=V1DeploymentStrategy(
+                type="RollingUpdate",
+                rolling_update=V1RollingUpdateDeployment(max_surge="25%", max_unavailable=0),
+            ),
+            template=pod("web", container, metrics_port=WEB_PORT, grace=WEB_GRACE_SECONDS),
+        ),
+    )
+
+
+def worker_deployment(metrics_port: int) -> V1Deployment:
+    container = app_container(
+        "worker",
+        command=["celery", "-A", "config", "worker", "--loglevel", "INFO"],
+        ports=[V1ContainerPort(name="metrics", container_port=metrics_port)],
+        env=[V1EnvVar(name="PROMETHEUS_MULTIPROC_DIR", value=PROMETHEUS_MULTIPROC_DIR)],
+        mounts=[V1VolumeMount(name="prometheus", mount_path=PROMETHEUS_MULTIPROC_DIR)],
+        res=resources("250m", "384Mi", "1", "768Mi"),
+        # The worker's exporter (config/celery.py) answers any path while the worker's
+        # main process runs; it does not check the broker (see deploy/README.md).
+        liveness=http_probe("/healthz", "metrics", period=20, failures=3, delay=20),
+        readiness=http_probe("/readyz", "metrics", period=10, failures=3, delay=10),
+    )
+    return V1Deployment(
+        api_version="apps/v1",
+        kind="Deployment",
+        metadata=meta("erp-worker", "worker"),
+        spec=V1DeploymentSpec(
+            replicas=1,
+            selector=selector("worker"),
+            strategy=V1DeploymentStrategy(
+                type="RollingUpdate",
+                rolling_update=V1RollingUpdateDeployment(max_surge=1, max_unavailable=0),
+            ),
+            template=pod(
+                "worker",
+                container,
+                metrics_port=metrics_port,
+                grace=WORKER_GRACE_SECONDS,
+                volumes=[V1Volume(name="prometheus", empty_dir=V1EmptyDirVolumeSource())],
+            ),
+        ),
+    )
+
+
+# Beat serves no HTTP: liveness checks that it still writes its schedule file
+# (celery syncs it every 3 minutes while it ticks).
+BEAT_LIVENESS = (
+    "import glob, os, sys, time; "
+    f"files = glob.glob('{BEAT_SCHEDULE}*'); "
+    "sys.exit(0 if files and time.time() - max(map(os.path.getmtime, files)) < 600 else 1)"
+)
+
+
+def beat_deployment() -> V1Deployment:
+    container = app_container(
+        "beat",
+        command=["celery", "-A", "config", "beat", "--loglevel", "INFO", "--schedule", BEAT_SCHEDULE],
+        res=resources("50m", "128Mi", "250m", "256Mi"),
+        liveness=V1Probe(
+            _exec=V1ExecAction(command=["python", "-c", BEAT_LIVENESS]),
+            initial_delay_seconds=60,
+            period_seconds=60,
+            timeout_seconds=10,
+            failure_threshold=3,
+        ),
+    )
+    return V1Deployment(
+        api_version="apps/v1",
+        kind="Deployment",
+        metadata=meta("erp-beat", "beat"),
+        spec=V1DeploymentSpec(
+            # Exactly one beat, ever: two would send every periodic task twice, so the
+            # old pod is gone before the new one starts.
+            replicas=1,
+            selector=selector("beat"),
+            strategy=V1DeploymentStrategy(type="Recreate"),
+            template=pod("beat", container, metrics_port=None, grace=30),
+        ),
+    )
+
+
+def migrate_job() -> V1Job:
+    container = app_container(
+        "migrate",
+        command=["python", "manage.py", "migrate", "--noinput"],
+        res=resources("100m", "256Mi", "1", "512Mi"),
+    )
+    return V1Job(
+        api_version="batch/v1",
+        kind="Job",
+        metadata=meta(
+            "erp-migrate",
+            "migrate",
+            annotations={
+                # A hook of the Sync phase in a wave before the workloads: Argo CD runs it
+                # to completion after the ConfigMap and ServiceAccount exist and before
+                # it applies the new web, worker and beat pods; a failed migration stops
+                # the sync with the old pods still serving. Re-created on every sync
+                # (a Job's pod template is immutable).
+                "argocd.argoproj.io/hook": "Sync",
+                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+                "argocd.argoproj.io/sync-wave": WAVE_MIGRATE,
+            },
+        ),
+        spec=V1JobSpec(
+            backoff_limit=1,
+            active_deadline_seconds=900,
+            template=pod("migrate", container, metrics_port=None, grace=30, restart="Never"),
+        ),
+    )
+
+
+def web_service() -> V1Service:
+    return V1Service(
+        api_version="v1",
+        kind="Service",
+        metadata=meta("erp-web", "web"),
+        spec=V1ServiceSpec(
+            type="ClusterIP",
+            selector=selector("web").match_labels,
+            ports=[V1ServicePort(name="http", port=80, target_port="http", protocol="TCP")],
+        ),
+    )
+
+
+def web_hpa(minimum: int = 2, maximum: int = 4) -> V2HorizontalPodAutoscaler:
+    return V2HorizontalPodAutoscaler(
+        api_version="autoscaling/v2",
+        kind="HorizontalPodAutoscaler",
+        metadata=meta("erp-web", "web"),
+        spec=V2HorizontalPodAutoscalerSpec(
+            scale_target_ref=HpaTarget(api_version="apps/v1", kind="Deployment", name="erp-web"),
+            min_replicas=minimum,
+            max_replicas=maximum,
+            metrics=[
+                V2MetricSpec(
+                    type="Resource",
+                    resource=V2ResourceMetricSource(
+                        name="cpu", target=V2MetricTarget(type="Utilization", average_utilization=70)
+                    ),
+                )
+            ],
+        ),
+    )
+
+
+def web_pdb() -> V1PodDisruptionBudget:
+    return V1PodDisruptionBudget(
+        api_version="policy/v1",
+        kind="PodDisruptionBudget",
+        metadata=meta("erp-web", "web"),
+        spec=V1PodDisruptionBudgetSpec(max_unavailable=1, selector=selector("web")),
+    )
+
+
+def ingress(
+    host: str = "erp.invalid",
+    tls_secret: str = "erp-tls",  # noqa: S107 - the name of the TLS Secret, not a password
+    ingress_class: str = "nginx",
+) -> V1Ingress:
+    return V1Ingress(
+        api_version="networking.k8s.io/v1",
+        kind="Ingress",
+        metadata=meta("erp", "web"),
+        spec=V1IngressSpec(
+            ingress_class_name=ingress_class,
+            tls=[V1IngressTLS(hosts=[host], secret_name=tls_secret)],
+            rules=[
+                V1IngressRule(
+                    host=host,
+                    http=V1HTTPIngressRuleValue(
+                        paths=[
+                            V1HTTPIngressPath(
+                                path="/",
+                                path_type="Prefix",
+                                backend=V1IngressBackend(
+                                    service=V1IngressServiceBackend(
+                                        name="erp-web", port=V1ServiceBackendPort(name="http")
+                                    )
+                                ),
+                            )
+                        ]
+                    ),
+                )
+            ],
+        ),
+    )
+
+
+def _namespace(name: str) -> V1LabelSelector:
+    return V1LabelSelector(match_labels={"kubernetes.io/metadata.name": name})
+
+
+def network_policies(
+    ingress_namespace: str = "ingress-nginx",
+    monitoring_namespace: str = "monitoring",
+    metrics_port: int = 9808,
+) -> list[V1NetworkPolicy]:
+    everything = V1LabelSelector(match_labels={"app.kubernetes.io/part-of": NAME})
+    return [
+        # Nothing reaches an ERP pod unless a policy below allows it: worker, beat and
+        # migrate pods accept no connection at all (bar the metrics scrape).
+        V1NetworkPolicy(
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=meta("erp-default-deny"),
+            spec=V1NetworkPolicySpec(pod_selector=everything, policy_types=["Ingress"]),
+        ),
+        # Web: from the ingress controller only.
+        V1NetworkPolicy(
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=meta("erp-web-from-ingress", "web"),
+            spec=V1NetworkPolicySpec(
+                pod_selector=selector("web"),
+                policy_types=["Ingress"],
+                ingress=[
+                    V1NetworkPolicyIngressRule(
+                        _from=[V1NetworkPolicyPeer(namespace_selector=_namespace(ingress_namespace))],
+                        ports=[V1NetworkPolicyPort(protocol="TCP", port=WEB_PORT)],
+                    )
+                ],
+            ),
+        ),
+        # Prometheus scrapes web and worker metrics (web's /metrics shares port 8000).
+        V1NetworkPolicy(
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=meta("erp-metrics-from-prometheus"),
+            spec=V1NetworkPolicySpec(
+                pod_selector=V1LabelSelector(
+                    match_labels={"app.kubernetes.io/name": NAME},
+                    match_expressions=[
+                        V1LabelSelectorRequirement(
+                            key="app.kubernetes.io/component", operator="In", values=["web", "worker"]
+                        )
+                    ],
+                ),
+                policy_types=["Ingress"],
+                ingress=[
+                    V1NetworkPolicyIngressRule(
+                        _from=[
+                            V1NetworkPolicyPeer(
+                                namespace_selector=_namespace(monitoring_namespace),
+                                pod_selector=V1LabelSelector(
+                                    match_labels={"app.kubernetes.io/name": "prometheus"}
+                                ),
+                            )
+                        ],
+                        ports=[
+                            V1NetworkPolicyPort(protocol="TCP", port=WEB_PORT),
+                            V1NetworkPolicyPort(protocol="TCP", port=metrics_port),
+                        ],
+                    )
+                ],
+            ),
+        ),
+    ]
+
+
+def base() -> dict[str, object]:
+    """File name -> object of the kustomize base."""
+    metrics_port = int(config.base_config()["WORKER_METRICS_PORT"])
+    files: dict[str, object] = {
+        "serviceaccount.yaml": service_account(),
+        "web-deployment.yaml": web_deployment(),
+        "web-service.yaml": web_service(),
+        "web-hpa.yaml": web_hpa(),
+        "web-pdb.yaml": web_pdb(),
+        "worker-deployment.yaml": worker_deployment(metrics_port),
+        "beat-deployment.yaml": beat_deployment(),
+        "migrate-job.yaml": migrate_job(),
+        "ingress.yaml": ingress(),
+    }
+    for policy in network_policies(metrics_port=metrics_port):
+        files[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
+    return files
+
+
+# --- overlay patches ------------------------------------------------------------------
+
+
+def _vault_annotations(env: Environment) -> dict[str, str]:
+    annotations = {
+        "vault.hashicorp.com/agent-inject": "true",
+        "vault.hashicorp.com/role": env.vault_role,
+        # An init container renders the files before the app starts; no sidecar, so
+        # the migrate Job completes. Settings read the files once at start: a rotated
+        # secret reaches the pods with a rollout restart (deploy/README.md).
+        "vault.hashicorp.com/agent-pre-populate-only": "true",
+        "vault.hashicorp.com/secret-volume-path": config.SECRETS_DIR,
+    }
+    for name in config.secrets(env):
+        file = config.secret_file(name)
+        annotations[f"vault.hashicorp.com/agent-inject-secret-{file}"] = env.vault_path
+        annotations[f"vault.hashicorp.com/agent-inject-template-{file}"] = (
+            f'{{{{- with secret "{env.vault_path}" -}}}}{{{{ index .Data.data "{name}" }}}}{{{{- end }}}}'
+        )
+        # A key missing in Vault stops the pod instead of rendering "<no value>".
+        annotations[f"vault.hashicorp.com/error-on-missing-key-{file}"] = "true"
+    return annotations
+
+
+def _secret_pod_patch(env: Environment, component: str) -> V1PodTemplateSpec:
+    container = V1Container(name=component)
+    if env.secrets_from == "vault":
+        return V1PodTemplateSpec(
+            metadata=V1ObjectMeta(annotations=_vault_annotations(env)),
+            # The agent logs in to Vault with the pod's ServiceAccount token.
+            spec=V1PodSpec(automount_service_account_token=True, containers=[container]),
+        )
+    container.volume_mounts = [V1VolumeMount(name="secrets", mount_path=config.SECRETS_DIR, read_only=True)]
+    items = [
+        V1KeyToPath(key=config.secret_file(name), path=config.secret_file(name))
+        for name in config.secrets(env)
+    ]
+    return V1PodTemplateSpec(
+        spec=V1PodSpec(
+            containers=[container],
+            volumes=[
+                V1Volume(
+                    name="secrets",
+                    secret=V1SecretVolumeSource(
+                        secret_name=config.SECRET_NAME, default_mode=0o440, items=items
+                    ),
+                )
+            ],
+        )
+    )
+
+
+def overlay_patches(env: Environment) -> dict[str, object]:
+    """File name -> strategic-merge patch of ``env``'s overlay."""
+    patches: dict[str, object] = {}
+    for component, name in (("web", "erp-web"), ("worker", "erp-worker"), ("beat", "erp-beat")):
+        patches[f"{component}-deployment.yaml"] = V1Deployment(
+            api_version="apps/v1",
+            kind="Deployment",
+            metadata=V1ObjectMeta(name=name),
+            spec=V1DeploymentSpec(
+                replicas=env.worker_replicas if component == "worker" else None,
+                selector=selector(component),
+                template=_secret_pod_patch(env, component),
+            ),
+        )
+    patches["migrate-job.yaml"] = V1Job(
+        api_version="batch/v1",
+        kind="Job",
+        metadata=V1ObjectMeta(name="erp-migrate"),
+        spec=V1JobSpec(template=_secret_pod_patch(env, "migrate")),
+    )
+    patches["web-hpa.yaml"] = web_hpa(env.web_min_replicas, env.web_max_replicas)
+    patches["ingress.yaml"] = ingress(env.host, env.tls_secret, env.ingress_class)
+    metrics_port = int(config.env_config(env)["WORKER_METRICS_PORT"])
+    for policy in network_policies(env.ingress_namespace, env.monitoring_namespace, metrics_port)[1:]:
+        patches[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
+    return patches

@@ -1,0 +1,251 @@
+"""What the workloads promise, read from what `kubectl kustomize` builds out of
+each committed overlay (what Argo CD applies)."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy import config, environments, manifests
+from deploy.environments import ENVIRONMENTS
+from deploy.render import current_tag
+from tests.deploy.conftest import configmap, find, one, pod_templates
+
+ENVS = sorted(ENVIRONMENTS)
+WORKLOADS = ("erp-web", "erp-worker", "erp-beat", "erp-migrate")
+
+
+def containers(objects):
+    for name, template in pod_templates(objects).items():
+        for container in template["spec"]["containers"]:
+            yield name, template, container
+
+
+def wave(obj) -> int:
+    return int((obj["metadata"].get("annotations") or {}).get("argocd.argoproj.io/sync-wave", "0"))
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_the_overlay_builds_every_workload(built, env_name):
+    objects = built[env_name]
+    assert set(pod_templates(objects)) == set(WORKLOADS)
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    for expected in [
+        ("Service", "erp-web"),
+        ("HorizontalPodAutoscaler", "erp-web"),
+        ("PodDisruptionBudget", "erp-web"),
+        ("Ingress", "erp"),
+        ("ServiceAccount", "erp"),
+    ]:
+        assert expected in kinds
+    assert len(find(objects, "ConfigMap")) == 1
+    assert {o["metadata"]["namespace"] for o in objects} == {ENVIRONMENTS[env_name].namespace}
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_every_container_runs_the_released_image_with_limits_and_locked_down(built, env_name):
+    image = f"{environments.IMAGE}:{current_tag(env_name)}"
+    for name, template, container in containers(built[env_name]):
+        where = f"{env_name} {name}/{container['name']}"
+        assert container["image"] == image, where
+        resources = container["resources"]
+        for kind in ("cpu", "memory"):
+            assert resources["requests"][kind] and resources["limits"][kind], where
+        security = container["securityContext"]
+        assert security["runAsNonRoot"] is True, where
+        assert security["runAsUser"] == manifests.UID, where
+        assert security["readOnlyRootFilesystem"] is True, where
+        assert security["allowPrivilegeEscalation"] is False, where
+        assert security["capabilities"] == {"drop": ["ALL"]}, where
+        pod = template["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, where
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
+        assert pod["serviceAccountName"] == "erp", where
+        # The root filesystem is read-only: /tmp is an emptyDir.
+        tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+        assert tmp and any(v["name"] == tmp[0]["name"] and "emptyDir" in v for v in pod["volumes"]), where
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_probes(built, env_name):
+    objects = built[env_name]
+    templates = pod_templates(objects)
+    (web,) = templates["erp-web"]["spec"]["containers"]
+    assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert {"name": "http", "containerPort": manifests.WEB_PORT} in web["ports"]
+
+    (worker,) = templates["erp-worker"]["spec"]["containers"]
+    metrics_port = int(configmap(objects)["WORKER_METRICS_PORT"])
+    assert metrics_port > 0, "the worker's probes and scrape need its exporter"
+    assert {"name": "metrics", "containerPort": metrics_port} in worker["ports"]
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+
+    (beat,) = templates["erp-beat"]["spec"]["containers"]
+    assert manifests.BEAT_SCHEDULE in " ".join(beat["livenessProbe"]["exec"]["command"])
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_prometheus_scrape_annotations(built, env_name):
+    for name, template, container in containers(built[env_name]):
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] in ("true", "false"), name
+        if annotations["prometheus.io/scrape"] == "true":
+            ports = {p["containerPort"] for p in container["ports"]}
+            assert int(annotations["prometheus.io/port"]) in ports, name
+            assert annotations["prometheus.io/path"] == "/metrics", name
+    scraped = {
+        n
+        for n, t in pod_templates(built[env_name]).items()
+        if t["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    }
+    assert scraped == {"erp-web", "erp-worker"}
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_workload_shapes(built, env_name):
+    env = ENVIRONMENTS[env_name]
+    objects = built[env_name]
+    web = one(objects, "Deployment", "erp-web")
+    assert "replicas" not in web["spec"], "the HorizontalPodAutoscaler owns web's replica count"
+    hpa = one(objects, "HorizontalPodAutoscaler", "erp-web")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "erp-web"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (
+        env.web_min_replicas,
+        env.web_max_replicas,
+    )
+    pdb = one(objects, "PodDisruptionBudget", "erp-web")
+    assert pdb["spec"]["selector"] == web["spec"]["selector"]
+    service = one(objects, "Service", "erp-web")
+    assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
+
+    worker = one(objects, "Deployment", "erp-worker")
+    assert worker["spec"]["replicas"] == env.worker_replicas
+    worker_pod = worker["spec"]["template"]["spec"]
+    assert worker_pod["terminationGracePeriodSeconds"] == manifests.WORKER_GRACE_SECONDS >= 120
+    assert (
+        worker_pod["terminationGracePeriodSeconds"]
+        > web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    )
+    (container,) = worker_pod["containers"]
+    assert container["command"] == ["celery", "-A", "config", "worker", "--loglevel", "INFO"]
+    env_vars = {e["name"]: e["value"] for e in container["env"]}
+    multiproc = env_vars["PROMETHEUS_MULTIPROC_DIR"]
+    assert any(m["mountPath"] == multiproc for m in container["volumeMounts"]), "the directory must exist"
+
+    beat = one(objects, "Deployment", "erp-beat")
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
+
+    ingress = one(objects, "Ingress", "erp")
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == env.host
+    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "erp-web", "port": {"name": "http"}}
+    assert ingress["spec"]["tls"] == [{"hosts": [env.host], "secretName": env.tls_secret}]
+    assert configmap(objects)["ALLOWED_HOSTS"] == env.host
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_migrations_run_before_the_new_pods(built, env_name):
+    objects = built[env_name]
+    job = one(objects, "Job", "erp-migrate")
+    annotations = job["metadata"]["annotations"]
+    assert annotations["argocd.argoproj.io/hook"] in ("PreSync", "Sync")
+    assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python",
+        "manage.py",
+        "migrate",
+        "--noinput",
+    ]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    for name in ("erp-web", "erp-worker", "erp-beat"):
+        deployment = one(objects, "Deployment", name)
+        assert "argocd.argoproj.io/hook" not in (deployment["metadata"].get("annotations") or {}), name
+        if annotations["argocd.argoproj.io/hook"] == "Sync":
+            assert wave(job) < wave(deployment), f"{name} must come in a later sync wave than the migration"
+    # What the migration needs exists before it runs.
+    for needed in (*find(objects, "ConfigMap"), one(objects, "ServiceAccount", "erp")):
+        assert wave(needed) < wave(job), needed["kind"]
+
+
+def test_secrets_come_from_vault_on_the_pod_template_in_production(built):
+    env = ENVIRONMENTS["production"]
+    assert env.secrets_from == "vault"
+    objects = built["production"]
+    provided = config.secrets(env)
+    for name, template in pod_templates(objects).items():
+        annotations = template["metadata"]["annotations"]
+        assert annotations["vault.hashicorp.com/agent-inject"] == "true", name
+        assert annotations["vault.hashicorp.com/role"] == env.vault_role
+        assert annotations["vault.hashicorp.com/secret-volume-path"] == config.SECRETS_DIR
+        assert annotations["vault.hashicorp.com/agent-pre-populate-only"] == "true", "a Job must complete"
+        injected = {
+            k.rsplit("agent-inject-secret-", 1)[1] for k in annotations if "agent-inject-secret-" in k
+        }
+        assert injected == {config.secret_file(n) for n in provided}, name
+        for secret in provided:
+            template_text = annotations[
+                f"vault.hashicorp.com/agent-inject-template-{config.secret_file(secret)}"
+            ]
+            assert env.vault_path in template_text and f'"{secret}"' in template_text
+        assert template["spec"]["automountServiceAccountToken"] is True, "the agent logs in with the token"
+        assert not any(v.get("secret") for v in template["spec"]["volumes"])
+    for obj in objects:  # the injector reads pod annotations: on a Deployment they would do nothing
+        assert not any(k.startswith("vault.hashicorp.com/") for k in obj["metadata"].get("annotations") or {})
+
+
+def test_secrets_come_from_a_kubernetes_secret_in_staging(built):
+    env = ENVIRONMENTS["staging"]
+    assert env.secrets_from == "kubernetes"
+    for name, template in pod_templates(built["staging"]).items():
+        annotations = template["metadata"]["annotations"]
+        assert not any(k.startswith("vault.hashicorp.com/") for k in annotations), name
+        (volume,) = [v for v in template["spec"]["volumes"] if v.get("secret")]
+        assert volume["secret"]["secretName"] == config.SECRET_NAME
+        keys = [item["key"] for item in volume["secret"]["items"]]
+        assert keys == [config.secret_file(n) for n in config.secrets(env)]
+        (container,) = template["spec"]["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+        assert mount == {"name": volume["name"], "mountPath": config.SECRETS_DIR, "readOnly": True}
+        assert template["spec"]["automountServiceAccountToken"] is False
+
+
+def _allowed(objects, component: str) -> list[tuple[str, int]]:
+    """(peer namespace, port) pairs the NetworkPolicies let reach ``component``'s pods."""
+    labels = manifests.labels(component)
+    result = []
+    for policy in find(objects, "NetworkPolicy"):
+        selector = policy["spec"]["podSelector"]
+        if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+            continue
+        if any(labels.get(e["key"]) not in e["values"] for e in selector.get("matchExpressions", [])):
+            continue
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule["from"]:
+                namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                result += [(namespace, port["port"]) for port in rule["ports"]]
+    return sorted(result)
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_network_policies(built, env_name):
+    env = ENVIRONMENTS[env_name]
+    objects = built[env_name]
+    deny = one(objects, "NetworkPolicy", "erp-default-deny")
+    assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
+    assert deny["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/part-of": "erp"}
+    metrics = int(configmap(objects)["WORKER_METRICS_PORT"])
+    assert _allowed(objects, "web") == sorted(
+        [
+            (env.ingress_namespace, manifests.WEB_PORT),
+            (env.monitoring_namespace, manifests.WEB_PORT),
+            (env.monitoring_namespace, metrics),
+        ]
+    )
+    # Workers: nothing but Prometheus, on the exporter's port only (it is not the web port).
+    assert [p for ns, p in _allowed(objects, "worker") if ns != env.monitoring_namespace] == []
+    assert metrics in [p for _, p in _allowed(objects, "worker")]
+    assert _allowed(objects, "beat") == []
+    assert _allowed(objects, "migrate") == []

@@ -20,19 +20,25 @@ app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 @task_prerun.connect
-def drop_stale_connections(**kwargs) -> None:
-    """Like a request start: close connections past CONN_MAX_AGE or unusable."""
+def drop_stale_connections(task=None, **kwargs) -> None:
+    """Like a request start: close connections past CONN_MAX_AGE or unusable
+    (in a worker only: an eager task runs inside its caller's transaction)."""
     from django.db import close_old_connections
 
+    if task is not None and task.request.is_eager:
+        return
     close_old_connections()
 
 
 @worker_init.connect
 def start_metrics_exporter(**kwargs) -> None:
     """Serve the worker's Prometheus metrics (prefork children included when
-    PROMETHEUS_MULTIPROC_DIR is set: prometheus_client's multiprocess mode)."""
+    PROMETHEUS_MULTIPROC_DIR is set: prometheus_client's multiprocess mode) and
+    its /healthz and /readyz probes."""
     from django.conf import settings
-    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+
+    from erp.worker_http import serve
 
     if not settings.WORKER_METRICS_PORT:
         return
@@ -44,7 +50,7 @@ def start_metrics_exporter(**kwargs) -> None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     try:
-        start_http_server(settings.WORKER_METRICS_PORT, registry=registry)
+        serve(settings.WORKER_METRICS_PORT, registry)
     except OSError as exc:  # a busy port must not keep the worker from working
         logging.getLogger(__name__).error("worker metrics exporter not started: %s", exc)
 

@@ -249,6 +249,10 @@ CELERY_TASK_IGNORE_RESULT = True
 # this is set: a new PostgreSQL connection per task would halve worker throughput.
 # Connections still honour CONN_MAX_AGE and health checks (config/celery.py).
 CELERY_DB_REUSE_MAX = 1000
+# A task gets SoftTimeLimitExceeded after 90 s (a workflow step then fails the run,
+# recorded) and is killed at 110 s: inside the worker's 120 s termination grace.
+CELERY_TASK_SOFT_TIME_LIMIT = 90
+CELERY_TASK_TIME_LIMIT = 110
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

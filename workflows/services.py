@@ -106,7 +106,7 @@ def _go_to(run: WorkflowRun, next_step) -> None:
         run.waiting_for = run.deadline_at = None
 
 
-def _announce(run: WorkflowRun) -> None:
+def _announce(run: WorkflowRun, *, schedule: bool = True) -> None:
     common = {"thread_id": run.thread_id, "definition": run.definition, "version": run.version}
     if run.status == Status.WAITING:
         publish(
@@ -120,7 +120,7 @@ def _announce(run: WorkflowRun) -> None:
         )
     elif run.status == Status.COMPLETED:
         publish(RunCompleted(**common, result=run.result), using=_db())
-    elif run.status == Status.RUNNING:
+    elif run.status == Status.RUNNING and schedule:
         _schedule(run)
 
 
@@ -180,7 +180,9 @@ def _advance_one(thread_id: UUID) -> str:
         _checkpoint(run, step.name)
         if run.status == Status.WAITING:
             _checkpoint(run, run.current_step)
-        _announce(run)
+        # advance() goes on with the next step itself; a crash mid-loop is covered
+        # by the task's redelivery (acks late) and resume_stalled().
+        _announce(run, schedule=False)
         return "continue" if run.status == Status.RUNNING else run.status
 
 

@@ -4,6 +4,7 @@ each committed overlay (what Argo CD applies)."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings as django_settings
 
 from deploy import config, environments, manifests
 from deploy.environments import ENVIRONMENTS
@@ -123,6 +124,8 @@ def test_workload_shapes(built, env_name):
     assert worker["spec"]["replicas"] == env.worker_replicas
     worker_pod = worker["spec"]["template"]["spec"]
     assert worker_pod["terminationGracePeriodSeconds"] == manifests.WORKER_GRACE_SECONDS >= 120
+    # A task is killed (hard time limit) before Kubernetes kills the pod.
+    assert worker_pod["terminationGracePeriodSeconds"] > django_settings.CELERY_TASK_TIME_LIMIT
     assert (
         worker_pod["terminationGracePeriodSeconds"]
         > web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]

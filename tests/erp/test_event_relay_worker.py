@@ -204,6 +204,9 @@ def test_worker_exports_event_metrics_and_logs_json_with_task_and_event_ids(work
         return [line for line in body.splitlines() if line.startswith("erp_events_delivered_total{")]
 
     series = wait_until(delivered_series, 10, message="worker metrics")
+    for probe in ("healthz", "readyz"):  # what the Kubernetes probes call on this port
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/{probe}", timeout=5) as response:
+            assert response.status == 200
     assert any('subscriber="tests.effect_a"' in line and 'event_type="tests.Ping"' in line for line in series)
 
     lines = [json.loads(line) for line in worker.log_path.read_text().splitlines() if line.startswith("{")]

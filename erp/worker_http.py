@@ -1,0 +1,45 @@
+"""A worker's small HTTP server: Prometheus metrics, plus /healthz (the process
+answers) and /readyz (its databases and broker are reachable) for probes."""
+
+from __future__ import annotations
+
+import threading
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import make_wsgi_app
+
+from erp import health
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def _app(registry):
+    metrics = make_wsgi_app(registry)
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"status": "ok"}']
+        if path == "/readyz":
+            down = [problem for problem in (health._check_databases(), health._check_broker()) if problem]
+            status = "503 Service Unavailable" if down else "200 OK"
+            start_response(status, [("Content-Type", "text/plain")])
+            return [("; ".join(down) or "ok").encode()]
+        return metrics(environ, start_response)
+
+    return app
+
+
+def serve(port: int, registry) -> WSGIServer:
+    server = make_server("0.0.0.0", port, _app(registry), _ThreadingServer, handler_class=_QuietHandler)  # noqa: S104 - probes come from outside the pod
+    threading.Thread(target=server.serve_forever, name="worker-http", daemon=True).start()
+    return server

@@ -14,11 +14,12 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 @pytest.fixture
-def admin_token(transactional_db, make_user):
+def admin_token(make_user):
     # Committed transactions: a request that fails mid-way cannot poison the next one.
     return token_for(make_user("admin"))
 
 
+@pytest.mark.django_db(transaction=True, databases="__all__")  # every app's database, split or not
 @schema.parametrize()
 @settings(
     max_examples=25,

@@ -9,6 +9,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from erp.models import OutboxEvent
+from erp.routers import alias_for_app
 from tests.conftest import token_for
 from tests.workflows.conftest import effects
 from workflows import services
@@ -21,6 +22,7 @@ pytestmark = [
 ]
 
 RUNS = "/api/v1/workflows/"
+WF_DB = alias_for_app("workflows")  # the engine publishes in its own database
 
 
 def start(client, amount, **extra):
@@ -86,7 +88,7 @@ def test_big_amount_needs_a_manager_other_than_the_starter_then_finance(client_a
     assert answered[0]["input"] == {"approved": True, "note": "ok"}
     assert history[0]["actor"] == str(starter.user.pk)
 
-    published = set(OutboxEvent.objects.values_list("event_type", flat=True))
+    published = set(OutboxEvent.objects.using(WF_DB).values_list("event_type", flat=True))
     assert {"workflows.RunWaiting", "workflows.RunCompleted"} <= published
 
     assert finance.post(f"{RUNS}{thread_id}/continue/", {"input": {"account": "x"}}).status_code == 409
@@ -169,7 +171,7 @@ def test_a_failing_step_fails_the_run_and_an_admin_retries_it(client_as, client,
     thread_id, hint = start(client_as("manager"), 5, explode=True)
     run = WorkflowRun.objects.get(pk=thread_id)
     assert run.status == "failed" and "the checker exploded" in run.error
-    assert OutboxEvent.objects.filter(event_type="workflows.RunFailed").exists()
+    assert OutboxEvent.objects.using(WF_DB).filter(event_type="workflows.RunFailed").exists()
 
     WorkflowRun.objects.filter(pk=thread_id).update(
         state={**run.state, "explode": False}

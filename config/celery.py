@@ -3,6 +3,7 @@ config/settings.py for the at-least-once choices and README for worker/beat."""
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from celery import Celery
@@ -19,14 +20,27 @@ app.autodiscover_tasks()
 app.steps["worker"].add(DjangoStructLogInitStep)
 
 
+# A busy worker runs many short tasks a second; checking its connections before
+# each one (as Django does per request) costs a round trip per task. They are
+# checked at most this often, and always right after a database error.
+CONNECTION_CHECK_INTERVAL_S = 1.0
+_connections_checked_at = -CONNECTION_CHECK_INTERVAL_S
+
+
 @task_prerun.connect
 def drop_stale_connections(task=None, **kwargs) -> None:
     """Like a request start: close connections past CONN_MAX_AGE or unusable
     (in a worker only: an eager task runs inside its caller's transaction)."""
-    from django.db import close_old_connections
+    from django.db import close_old_connections, connections
 
+    global _connections_checked_at
     if task is not None and task.request.is_eager:
         return
+    now = time.monotonic()
+    recently_checked = now - _connections_checked_at < CONNECTION_CHECK_INTERVAL_S
+    if recently_checked and not any(c.errors_occurred for c in connections.all(initialized_only=True)):
+        return
+    _connections_checked_at = now
     close_old_connections()
 
 

@@ -58,11 +58,15 @@ class DomainEvent:
     def app_label(self) -> str:
         return self.event_type.split(".", 1)[0]
 
-    def payload(self) -> dict[str, Any]:
+    def payload_json(self) -> str:
+        """The payload as JSON text: Decimals, UUIDs and dates become strings."""
         base = {f.name for f in dataclasses.fields(DomainEvent)}
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in base}
-        # Round-trip through JSON so Decimals, UUIDs and dates arrive as strings.
-        return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+        return json.dumps(values, cls=DjangoJSONEncoder)
+
+    def payload(self) -> dict[str, Any]:
+        """The payload exactly as a subscriber will read it back."""
+        return json.loads(self.payload_json())
 
 
 @dataclass(frozen=True)

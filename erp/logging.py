@@ -20,6 +20,8 @@ _SHARED_PROCESSORS = [
 def configure_structlog() -> None:
     structlog.configure(
         processors=[
+            # First: a record below the level costs no further processing.
+            structlog.stdlib.filter_by_level,
             *_SHARED_PROCESSORS,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),

@@ -2,11 +2,14 @@
 happen once.
 
 * publish() → signal → :func:`record` writes the event and one Delivery per
-  subscriber in the publisher's transaction, and asks for :func:`enqueue` on
-  commit. A rolled-back transaction leaves nothing, so nothing is sent.
-* :func:`deliver` (a Celery task) runs the subscriber in a transaction on the
-  subscriber's database that also inserts (event, subscriber) into the inbox; a
-  redelivered message finds the inbox row and has no second effect.
+  subscriber in the publisher's transaction (one statement on PostgreSQL) and,
+  on commit, gives them to the process's hand-over thread (erp/handover.py),
+  which sends them to the broker; the request does not wait for the broker. A
+  rolled-back transaction leaves nothing, so nothing is sent.
+* :func:`deliver` (a Celery task) marks the delivery delivered and runs the
+  subscriber in one transaction that also inserts (event, subscriber) into the
+  subscriber's inbox; a redelivered message finds nothing pending, or the inbox
+  row, and has no second effect.
 * A failure is recorded and retried later by :func:`sweep` with exponential
   backoff and jitter; after ``EVENTS_MAX_ATTEMPTS`` the delivery is dead-lettered
   (admin, ``manage.py replay_events``).
@@ -17,18 +20,22 @@ happen once.
 
 from __future__ import annotations
 
+import json
 import random
 import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from celery import current_app
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
 
-from erp import metrics
+from erp import handover, metrics
 from erp.events import ReceivedEvent, event_published, subscription, subscriptions_for
 from erp.models import Delivery, InboxRecord, OutboxEvent
 from erp.routers import alias_for_app
@@ -41,24 +48,75 @@ _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "
 
 @receiver(event_published, dispatch_uid="erp.relay.record")
 def record(sender, event, using, **kwargs) -> None:
-    outbox = OutboxEvent.objects.using(using).create(
-        id=event.event_id,
-        event_type=event.event_type,
-        version=event.version,
-        occurred_at=event.occurred_at,
-        payload=event.payload(),
-    )
-    now = timezone.now()
+    subscribers = [s.name for s in subscriptions_for(event.event_type)]
     # Recorded as handed over at commit (saves a write per delivery); a failed
     # hand-over clears enqueued_at so the sweep resends it.
-    deliveries = Delivery.objects.using(using).bulk_create(
-        Delivery(event=outbox, subscriber=s.name, next_attempt_at=now, enqueued_at=now)
-        for s in subscriptions_for(event.event_type)
-    )
+    delivery_ids = _insert_outbox(using, event, subscribers, now=timezone.now())
     metrics.EVENTS_PUBLISHED.labels(event.event_type).inc()
-    if deliveries:
-        ids = [d.pk for d in deliveries]
-        transaction.on_commit(lambda: enqueue(ids, using, mark=False), using=using, robust=True)
+    if delivery_ids:
+        transaction.on_commit(lambda: _hand_over(delivery_ids, using), using=using, robust=True)
+
+
+def _hand_over(delivery_ids: list[int], alias: str) -> None:
+    if current_app.conf.task_always_eager:  # tests and the quick start: deliver inline, now
+        enqueue(delivery_ids, alias, mark=False)
+    else:
+        _handover.submit(delivery_ids, alias)
+
+
+def wait_for_handover(timeout: float = 10) -> bool:
+    """Block until this process has handed every committed delivery to the broker
+    (or failed and left it to the sweep); for tests and scripts."""
+    return _handover.flush(timeout)
+
+
+def _insert_outbox(alias: str, event, subscribers: list[str], *, now) -> list[int]:
+    """The event and its deliveries; on PostgreSQL one statement (one round trip,
+    no model instances): this runs inside every publishing transaction."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        outbox = OutboxEvent.objects.using(alias).create(
+            id=event.event_id,
+            event_type=event.event_type,
+            version=event.version,
+            occurred_at=event.occurred_at,
+            payload=event.payload(),
+            created_at=now,
+        )
+        deliveries = Delivery.objects.using(alias).bulk_create(
+            Delivery(event=outbox, subscriber=name, next_attempt_at=now, enqueued_at=now)
+            for name in subscribers
+        )
+        return [d.pk for d in deliveries]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_OUTBOX_SQL,
+            {
+                "id": event.event_id,
+                "type": event.event_type,
+                "version": event.version,
+                "occurred_at": event.occurred_at,
+                "payload": event.payload_json(),
+                "now": now,
+                "subscribers": subscribers,
+                "pending": Delivery.Status.PENDING,
+            },
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+_INSERT_OUTBOX_SQL = f"""
+WITH event AS (
+    INSERT INTO {OutboxEvent._meta.db_table} (id, event_type, version, occurred_at, payload, created_at)
+    VALUES (%(id)s, %(type)s, %(version)s, %(occurred_at)s, %(payload)s::jsonb, %(now)s)
+    RETURNING id
+)
+INSERT INTO {Delivery._meta.db_table}
+    (event_id, subscriber, status, attempts, last_error, enqueued_at, next_attempt_at)
+SELECT event.id, subscriber, %(pending)s, 0, '', %(now)s, %(now)s
+FROM event, unnest(%(subscribers)s::text[]) AS subscriber
+RETURNING id
+"""  # noqa: S608 - table names from the models, values as parameters
 
 
 def enqueue(delivery_ids: list[int], alias: str, *, mark: bool = True) -> int:
@@ -78,47 +136,122 @@ def enqueue(delivery_ids: list[int], alias: str, *, mark: bool = True) -> int:
     return len(delivery_ids)
 
 
+_handover = handover.install(lambda delivery_ids, alias: enqueue(delivery_ids, alias, mark=False))
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential backoff with equal jitter: half fixed, half random."""
     ceiling = min(settings.EVENTS_RETRY_MAX_SECONDS, settings.EVENTS_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter, not crypto
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """A delivery taken by this attempt: already marked delivered inside the open
+    transaction, which keeps its row locked until the subscriber's outcome."""
+
+    delivery_id: int
+    subscriber: str
+    attempts: int  # this attempt included
+    event: ReceivedEvent
+
+
 def deliver(delivery_id: int, alias: str) -> str:
-    """Run one delivery; returns what happened (for logs and tests)."""
-    delivery = Delivery.objects.using(alias).select_related("event").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != Delivery.Status.PENDING:
-        return "skipped"
-    event = delivery.event
-    log = logger.bind(event_id=str(event.id), event_type=event.event_type, subscriber=delivery.subscriber)
-    sub = subscription(delivery.subscriber)
-    if sub is None:
-        return _failed(delivery, alias, f"no subscriber named {delivery.subscriber!r} in this process", log)
-    received = ReceivedEvent(
-        id=event.id,
-        type=event.event_type,
-        version=event.version,
-        occurred_at=event.occurred_at,
-        payload=event.payload,
-    )
-    target = alias_for_app(sub.app_label)
+    """Run one delivery; returns what happened (for logs and tests).
+
+    The delivery is marked delivered first, in a transaction that stays open while
+    the subscriber runs: a failure rolls the mark back with the effect, and a
+    second message for the same delivery waits on the row lock, then finds
+    nothing pending. When the subscriber's database is the delivery's, effect,
+    inbox row and mark commit together; otherwise the subscriber's own
+    transaction commits first, and the inbox absorbs a redelivery if the mark is
+    then lost."""
+    taken = None
     try:
-        with transaction.atomic(using=target):
-            first_time = _claim_inbox(target, event.id, delivery.subscriber)
-            if first_time:
-                sub.handler(received)
-            if target == alias:  # one commit for the effect and the bookkeeping
-                _mark_delivered(delivery, alias)
-    except Exception:  # noqa: BLE001 - any subscriber error is recorded and retried
-        return _failed(delivery, alias, traceback.format_exc(limit=20), log)
-    if target != alias:
-        _mark_delivered(delivery, alias)
+        with transaction.atomic(using=alias):
+            taken = _take(alias, delivery_id)
+            if taken is None:
+                return "skipped"
+            first_time = _run_subscriber(taken, alias)
+    except Exception:  # any subscriber error is recorded and retried
+        if taken is None:
+            raise  # the delivery could not even be read: the sweep resends it later
+        return _failed(taken, alias, traceback.format_exc(limit=20))
+    log = logger.bind(event_id=str(taken.event.id), event_type=taken.event.type, subscriber=taken.subscriber)
     if first_time:
-        metrics.EVENTS_DELIVERED.labels(event.event_type, delivery.subscriber).inc()
-        log.info("event_delivered", attempts=delivery.attempts + 1)
+        metrics.EVENTS_DELIVERED.labels(taken.event.type, taken.subscriber).inc()
+        log.info("event_delivered", attempts=taken.attempts)
         return "delivered"
     log.info("event_already_processed")
     return "duplicate"
+
+
+def _run_subscriber(taken: _Taken, alias: str) -> bool:
+    """The subscriber's effect, once: False when its inbox already has the event."""
+    sub = subscription(taken.subscriber)
+    if sub is None:
+        raise LookupError(f"no subscriber named {taken.subscriber!r} in this process")
+    target = alias_for_app(sub.app_label)
+    # On the delivery's own database the open transaction is the subscriber's:
+    # no savepoint, one commit for effect, inbox and mark.
+    with nullcontext() if target == alias else transaction.atomic(using=target):
+        first_time = _claim_inbox(target, taken.event.id, taken.subscriber)
+        if first_time:
+            sub.handler(taken.event)
+    return first_time
+
+
+def _take(alias: str, delivery_id: int) -> _Taken | None:
+    """Mark a pending delivery delivered (locking it) and read its event; None
+    when it is not pending (delivered, dead, or unknown)."""
+    connection = connections[alias]
+    now = timezone.now()
+    if connection.vendor != "postgresql":
+        delivery = (
+            Delivery.objects.using(alias)
+            .select_for_update()
+            .select_related("event")
+            .filter(pk=delivery_id, status=Delivery.Status.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.attempts += 1
+        Delivery.objects.using(alias).filter(pk=delivery_id).update(
+            status=Delivery.Status.DELIVERED, delivered_at=now, attempts=delivery.attempts, last_error=""
+        )
+        row = (delivery.subscriber, delivery.attempts, delivery.event.id, delivery.event.event_type)
+        row += (delivery.event.version, delivery.event.occurred_at, delivery.event.payload)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _TAKE_SQL,
+                {
+                    "id": delivery_id,
+                    "now": now,
+                    "pending": Delivery.Status.PENDING,
+                    "delivered": Delivery.Status.DELIVERED,
+                },
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+    subscriber, attempts, event_id, event_type, version, occurred_at, payload = row
+    if isinstance(payload, str):  # Django loads jsonb as text, for JSONField to decode
+        payload = json.loads(payload)
+    event = ReceivedEvent(
+        id=event_id, type=event_type, version=version, occurred_at=occurred_at, payload=payload
+    )
+    return _Taken(delivery_id=delivery_id, subscriber=subscriber, attempts=attempts, event=event)
+
+
+_TAKE_SQL = f"""
+UPDATE {Delivery._meta.db_table} AS d
+SET status = %(delivered)s, attempts = d.attempts + 1, delivered_at = %(now)s, last_error = ''
+FROM {OutboxEvent._meta.db_table} AS e
+WHERE d.id = %(id)s AND d.status = %(pending)s AND e.id = d.event_id
+RETURNING d.subscriber, d.attempts, e.id, e.event_type, e.version, e.occurred_at, e.payload
+"""  # noqa: S608 - table names from the models, values as parameters
 
 
 def _claim_inbox(alias: str, event_id, subscriber: str) -> bool:
@@ -137,30 +270,22 @@ def _claim_inbox(alias: str, event_id, subscriber: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _mark_delivered(delivery: Delivery, alias: str) -> None:
-    Delivery.objects.using(alias).filter(pk=delivery.pk).update(
-        status=Delivery.Status.DELIVERED,
-        delivered_at=timezone.now(),
-        attempts=delivery.attempts + 1,
-        last_error="",
-    )
-
-
-def _failed(delivery: Delivery, alias: str, error: str, log) -> str:
-    attempts = delivery.attempts + 1
-    event_type = delivery.event.event_type
-    metrics.EVENTS_FAILED.labels(event_type, delivery.subscriber).inc()
-    changes = {"attempts": attempts, "last_error": error[-10_000:], "enqueued_at": None}
-    if attempts >= settings.EVENTS_MAX_ATTEMPTS:
+def _failed(taken: _Taken, alias: str, error: str) -> str:
+    """Record a failed attempt (the mark was rolled back): retry later, or dead-letter."""
+    log = logger.bind(event_id=str(taken.event.id), event_type=taken.event.type, subscriber=taken.subscriber)
+    metrics.EVENTS_FAILED.labels(taken.event.type, taken.subscriber).inc()
+    changes = {"attempts": taken.attempts, "last_error": error[-10_000:], "enqueued_at": None}
+    if taken.attempts >= settings.EVENTS_MAX_ATTEMPTS:
         changes["status"] = Delivery.Status.DEAD
-        metrics.EVENTS_DEAD_LETTERED.labels(event_type, delivery.subscriber).inc()
-        log.error("event_dead_lettered", attempts=attempts, error=error.strip().splitlines()[-1])
+        metrics.EVENTS_DEAD_LETTERED.labels(taken.event.type, taken.subscriber).inc()
+        log.error("event_dead_lettered", attempts=taken.attempts, error=error.strip().splitlines()[-1])
         outcome = "dead"
     else:
-        changes["next_attempt_at"] = timezone.now() + backoff(attempts)
-        log.warning("event_delivery_failed", attempts=attempts, error=error.strip().splitlines()[-1])
+        changes["next_attempt_at"] = timezone.now() + backoff(taken.attempts)
+        log.warning("event_delivery_failed", attempts=taken.attempts, error=error.strip().splitlines()[-1])
         outcome = "failed"
-    Delivery.objects.using(alias).filter(pk=delivery.pk, status=Delivery.Status.PENDING).update(**changes)
+    pending = Delivery.objects.using(alias).filter(pk=taken.delivery_id, status=Delivery.Status.PENDING)
+    pending.update(**changes)
     return outcome
 
 

@@ -12,6 +12,7 @@ import pytest
 from celery import current_app
 from django.db import connection, transaction
 
+from erp import relay
 from erp.events import publish
 from erp.models import Delivery
 from tests.erp.event_subscribers import EFFECTS_TABLE, Ping, control
@@ -132,6 +133,7 @@ def test_rolled_back_transaction_delivers_nothing():
 def test_broker_down_at_commit_is_delivered_after_it_returns(broker):
     broker.stop()
     event = published(n=4)  # commits; the hand-over fails
+    assert relay.wait_for_handover()
     assert Delivery.objects.filter(enqueued_at__isnull=True).count() == 2
     time.sleep(2)
     assert effect_rows() == []

@@ -18,7 +18,6 @@ from kubernetes.client import (
     V1EmptyDirVolumeSource,
     V1EnvFromSource,
     V1EnvVar,
-    V1ExecAction,
     V1HTTPGetAction,
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -32,7 +31,6 @@ from kubernetes.client import (
     V1JobSpec,
     V1KeyToPath,
     V1LabelSelector,
-    V1LabelSelectorRequirement,
     V1NetworkPolicy,
     V1NetworkPolicyIngressRule,
     V1NetworkPolicyPeer,
@@ -282,27 +280,16 @@ def worker_deployment(metrics_port: int) -> V1Deployment:
     )
 
 
-# Beat serves no HTTP: liveness checks that it still writes its schedule file
-# (celery syncs it every 3 minutes while it ticks).
-BEAT_LIVENESS = (
-    "import glob, os, sys, time; "
-    f"files = glob.glob('{BEAT_SCHEDULE}*'); "
-    "sys.exit(0 if files and time.time() - max(map(os.path.getmtime, files)) < 600 else 1)"
-)
-
-
-def beat_deployment() -> V1Deployment:
+def beat_deployment(metrics_port: int) -> V1Deployment:
     container = app_container(
         "beat",
         command=["celery", "-A", "config", "beat", "--loglevel", "INFO", "--schedule", BEAT_SCHEDULE],
+        ports=[V1ContainerPort(name="metrics", container_port=metrics_port)],
         res=resources("50m", "128Mi", "250m", "256Mi"),
-        liveness=V1Probe(
-            _exec=V1ExecAction(command=["python", "-c", BEAT_LIVENESS]),
-            initial_delay_seconds=60,
-            period_seconds=60,
-            timeout_seconds=10,
-            failure_threshold=3,
-        ),
+        # The worker's server, started from beat_init (config/celery.py): it proves the
+        # process answers, not that the scheduler ticks (see deploy/README.md).
+        liveness=http_probe("/healthz", "metrics", period=20, failures=3, delay=20),
+        readiness=http_probe("/readyz", "metrics", period=10, failures=3, delay=10),
     )
     return V1Deployment(
         api_version="apps/v1",
@@ -314,7 +301,7 @@ def beat_deployment() -> V1Deployment:
             replicas=1,
             selector=selector("beat"),
             strategy=V1DeploymentStrategy(type="Recreate"),
-            template=pod("beat", container, metrics_port=None, grace=30),
+            template=pod("beat", container, metrics_port=metrics_port, grace=30),
         ),
     )
 
@@ -431,15 +418,30 @@ def _namespace(name: str) -> V1LabelSelector:
     return V1LabelSelector(match_labels={"kubernetes.io/metadata.name": name})
 
 
+def metrics_ports(values: dict[str, str]) -> dict[str, int]:
+    """Component -> the port Prometheus scrapes, from a ConfigMap's ``values``
+    (web's /metrics shares its HTTP port)."""
+    return {
+        "web": WEB_PORT,
+        "worker": int(values["WORKER_METRICS_PORT"]),
+        "beat": int(values["BEAT_METRICS_PORT"]),
+    }
+
+
 def network_policies(
+    metrics: dict[str, int],
     ingress_namespace: str = "ingress-nginx",
     monitoring_namespace: str = "monitoring",
-    metrics_port: int = 9808,
 ) -> list[V1NetworkPolicy]:
     everything = V1LabelSelector(match_labels={"app.kubernetes.io/part-of": NAME})
+    prometheus = V1NetworkPolicyPeer(
+        namespace_selector=_namespace(monitoring_namespace),
+        pod_selector=V1LabelSelector(match_labels={"app.kubernetes.io/name": "prometheus"}),
+    )
     return [
-        # Nothing reaches an ERP pod unless a policy below allows it: worker, beat and
-        # migrate pods accept no connection at all (bar the metrics scrape).
+        # Nothing reaches an ERP pod unless a policy below allows it: migrate pods accept
+        # no connection at all, worker and beat pods only the metrics scrape. (Kubelet
+        # probes come from the node, which NetworkPolicies always admit.)
         V1NetworkPolicy(
             api_version="networking.k8s.io/v1",
             kind="NetworkPolicy",
@@ -462,57 +464,43 @@ def network_policies(
                 ],
             ),
         ),
-        # Prometheus scrapes web and worker metrics (web's /metrics shares port 8000).
-        V1NetworkPolicy(
-            api_version="networking.k8s.io/v1",
-            kind="NetworkPolicy",
-            metadata=meta("erp-metrics-from-prometheus"),
-            spec=V1NetworkPolicySpec(
-                pod_selector=V1LabelSelector(
-                    match_labels={"app.kubernetes.io/name": NAME},
-                    match_expressions=[
-                        V1LabelSelectorRequirement(
-                            key="app.kubernetes.io/component", operator="In", values=["web", "worker"]
+        # Prometheus scrapes each component on its own metrics port only: one policy per
+        # component, since a policy's ports apply to every pod it selects.
+        *(
+            V1NetworkPolicy(
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                metadata=meta(f"erp-{component}-from-prometheus", component),
+                spec=V1NetworkPolicySpec(
+                    pod_selector=selector(component),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        V1NetworkPolicyIngressRule(
+                            _from=[prometheus], ports=[V1NetworkPolicyPort(protocol="TCP", port=port)]
                         )
                     ],
                 ),
-                policy_types=["Ingress"],
-                ingress=[
-                    V1NetworkPolicyIngressRule(
-                        _from=[
-                            V1NetworkPolicyPeer(
-                                namespace_selector=_namespace(monitoring_namespace),
-                                pod_selector=V1LabelSelector(
-                                    match_labels={"app.kubernetes.io/name": "prometheus"}
-                                ),
-                            )
-                        ],
-                        ports=[
-                            V1NetworkPolicyPort(protocol="TCP", port=WEB_PORT),
-                            V1NetworkPolicyPort(protocol="TCP", port=metrics_port),
-                        ],
-                    )
-                ],
-            ),
+            )
+            for component, port in metrics.items()
         ),
     ]
 
 
 def base() -> dict[str, object]:
     """File name -> object of the kustomize base."""
-    metrics_port = int(config.base_config()["WORKER_METRICS_PORT"])
+    metrics = metrics_ports(config.base_config())
     files: dict[str, object] = {
         "serviceaccount.yaml": service_account(),
         "web-deployment.yaml": web_deployment(),
         "web-service.yaml": web_service(),
         "web-hpa.yaml": web_hpa(),
         "web-pdb.yaml": web_pdb(),
-        "worker-deployment.yaml": worker_deployment(metrics_port),
-        "beat-deployment.yaml": beat_deployment(),
+        "worker-deployment.yaml": worker_deployment(metrics["worker"]),
+        "beat-deployment.yaml": beat_deployment(metrics["beat"]),
         "migrate-job.yaml": migrate_job(),
         "ingress.yaml": ingress(),
     }
-    for policy in network_policies(metrics_port=metrics_port):
+    for policy in network_policies(metrics):
         files[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
     return files
 
@@ -591,7 +579,7 @@ def overlay_patches(env: Environment) -> dict[str, object]:
     )
     patches["web-hpa.yaml"] = web_hpa(env.web_min_replicas, env.web_max_replicas)
     patches["ingress.yaml"] = ingress(env.host, env.tls_secret, env.ingress_class)
-    metrics_port = int(config.env_config(env)["WORKER_METRICS_PORT"])
-    for policy in network_policies(env.ingress_namespace, env.monitoring_namespace, metrics_port)[1:]:
+    metrics = metrics_ports(config.env_config(env))
+    for policy in network_policies(metrics, env.ingress_namespace, env.monitoring_namespace)[1:]:
         patches[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
     return patches

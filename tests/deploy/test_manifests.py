@@ -69,21 +69,46 @@ def test_every_container_runs_the_released_image_with_limits_and_locked_down(bui
 @pytest.mark.parametrize("env_name", ENVS)
 def test_probes(built, env_name):
     objects = built[env_name]
+    probed = []
+    for workload in objects:
+        if workload["kind"] not in ("Deployment", "Job"):
+            continue
+        name = workload["metadata"]["name"]
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            where = f"{env_name} {name}/{container['name']}"
+            if workload["kind"] == "Job":
+                # Excluded because it is a Job (erp-migrate): it runs to completion and
+                # no Service sends it traffic, so a liveness probe could only kill a long
+                # migration and readiness would mean nothing.
+                assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(container), where
+                continue
+            liveness = container["livenessProbe"]["httpGet"]
+            readiness = container["readinessProbe"]["httpGet"]
+            assert liveness["path"] == "/healthz", where
+            assert readiness["path"] == "/readyz", where
+            # Both on a port the container declares (and so the process listens on).
+            ports = {p["name"] for p in container["ports"]}
+            assert liveness["port"] in ports and readiness["port"] in ports, where
+            probed.append(name)
+    assert sorted(probed) == ["erp-beat", "erp-web", "erp-worker"]
+    assert [job["metadata"]["name"] for job in find(objects, "Job")] == ["erp-migrate"]
+
     templates = pod_templates(objects)
     (web,) = templates["erp-web"]["spec"]["containers"]
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert {"name": "http", "containerPort": manifests.WEB_PORT} in web["ports"]
-
-    (worker,) = templates["erp-worker"]["spec"]["containers"]
-    metrics_port = int(configmap(objects)["WORKER_METRICS_PORT"])
-    assert metrics_port > 0, "the worker's probes and scrape need its exporter"
-    assert {"name": "metrics", "containerPort": metrics_port} in worker["ports"]
-    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
-    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
-
-    (beat,) = templates["erp-beat"]["spec"]["containers"]
-    assert manifests.BEAT_SCHEDULE in " ".join(beat["livenessProbe"]["exec"]["command"])
+    # Worker and beat: the server config/celery.py starts on the port settings read
+    # from the ConfigMap, which must be that container port (0 would turn it off).
+    for workload, variable in (("erp-worker", "WORKER_METRICS_PORT"), ("erp-beat", "BEAT_METRICS_PORT")):
+        (container,) = templates[workload]["spec"]["containers"]
+        port = int(configmap(objects)[variable])
+        assert port > 0, f"{workload}'s probes and scrape need its server"
+        assert {"name": "metrics", "containerPort": port} in container["ports"], workload
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, workload
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, workload
+    ports = {int(configmap(objects)[v]) for v in ("WORKER_METRICS_PORT", "BEAT_METRICS_PORT")}
+    assert len(ports | {manifests.WEB_PORT}) == 3, "each component scraped on a port of its own"
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -100,7 +125,7 @@ def test_prometheus_scrape_annotations(built, env_name):
         for n, t in pod_templates(built[env_name]).items()
         if t["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
     }
-    assert scraped == {"erp-web", "erp-worker"}
+    assert scraped == {"erp-web", "erp-worker", "erp-beat"}
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -239,16 +264,16 @@ def test_network_policies(built, env_name):
     deny = one(objects, "NetworkPolicy", "erp-default-deny")
     assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
     assert deny["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/part-of": "erp"}
-    metrics = int(configmap(objects)["WORKER_METRICS_PORT"])
+    data = configmap(objects)
+    monitoring = env.monitoring_namespace
     assert _allowed(objects, "web") == sorted(
-        [
-            (env.ingress_namespace, manifests.WEB_PORT),
-            (env.monitoring_namespace, manifests.WEB_PORT),
-            (env.monitoring_namespace, metrics),
-        ]
+        [(env.ingress_namespace, manifests.WEB_PORT), (monitoring, manifests.WEB_PORT)]
     )
-    # Workers: nothing but Prometheus, on the exporter's port only (it is not the web port).
-    assert [p for ns, p in _allowed(objects, "worker") if ns != env.monitoring_namespace] == []
-    assert metrics in [p for _, p in _allowed(objects, "worker")]
-    assert _allowed(objects, "beat") == []
+    # Worker and beat: nothing but Prometheus, on the component's own metrics port.
+    assert _allowed(objects, "worker") == [(monitoring, int(data["WORKER_METRICS_PORT"]))]
+    assert _allowed(objects, "beat") == [(monitoring, int(data["BEAT_METRICS_PORT"]))]
     assert _allowed(objects, "migrate") == []
+    for component in ("web", "worker", "beat"):  # Prometheus' pods, not the whole namespace
+        policy = one(objects, "NetworkPolicy", f"erp-{component}-from-prometheus")
+        ((peer,),) = [rule["from"] for rule in policy["spec"]["ingress"]]
+        assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}

@@ -73,6 +73,7 @@ IMAGE = "erp"  # replaced per overlay by kustomize's `images:` (repository and t
 UID = 10001  # the image's user (Dockerfile)
 WEB_PORT = 8000
 SERVICE_ACCOUNT = "erp"
+MIGRATE_SERVICE_ACCOUNT = "erp-migrate"
 TMP = "/tmp"  # noqa: S108 - an emptyDir: the root filesystem is read-only
 PROMETHEUS_MULTIPROC_DIR = "/tmp/prometheus"  # noqa: S108 - an emptyDir of its own
 BEAT_SCHEDULE = "/tmp/celerybeat-schedule"  # noqa: S108
@@ -82,10 +83,20 @@ BEAT_SCHEDULE = "/tmp/celerybeat-schedule"  # noqa: S108
 # acks_late and reject_on_worker_lost, redelivered: its inbox row makes it idempotent.
 WORKER_GRACE_SECONDS = 120
 WEB_GRACE_SECONDS = 30  # gunicorn's graceful timeout (30 s) finishes in-flight requests
-# Argo CD runs a sync wave by wave, each waiting for the previous one to be healthy
-# (a Job: completed). Config first, then the migration, then the workloads.
+# Argo CD runs a sync phase by phase (PreSync hooks, then Sync), each wave by wave,
+# waiting for every wave to be healthy (a Job: completed) before the next.
+# PreSync: the migration's ServiceAccount and ConfigMap, then the migration. Sync:
+# the workloads' ServiceAccount and ConfigMap, then the workloads (wave 0).
 WAVE_CONFIG = "-2"
-WAVE_MIGRATE = "-1"
+WAVE_MIGRATE_CONFIG = "-1"
+WAVE_MIGRATE = "0"
+# A PreSync hook, replaced on every sync: Argo CD deletes the previous one (a Job's
+# pod template is immutable) and creates the new one. Hooks are never pruned, so
+# their names are fixed: a name that changed would leave the old object behind.
+PRESYNC_HOOK = {
+    "argocd.argoproj.io/hook": "PreSync",
+    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+}
 
 COMPONENTS = ("web", "worker", "beat", "migrate")
 
@@ -159,6 +170,7 @@ def app_container(
     command: list[str] | None,
     res: V1ResourceRequirements,
     ports: list[V1ContainerPort] | None = None,
+    config_map: str = config.CONFIGMAP_NAME,
     env: list[V1EnvVar] | None = None,
     mounts: list[V1VolumeMount] | None = None,
     liveness: V1Probe | None = None,
@@ -171,7 +183,7 @@ def app_container(
         image_pull_policy="IfNotPresent",
         command=command,
         ports=ports,
-        env_from=[V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=config.CONFIGMAP_NAME))],
+        env_from=[V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=config_map))],
         env=env,
         resources=res,
         security_context=container_security(),
@@ -190,11 +202,12 @@ def pod(
     grace: int,
     volumes: list[V1Volume] | None = None,
     restart: str = "Always",
+    service_account: str = SERVICE_ACCOUNT,
 ) -> V1PodTemplateSpec:
     return V1PodTemplateSpec(
         metadata=V1ObjectMeta(labels=labels(component), annotations=scrape(metrics_port)),
         spec=V1PodSpec(
-            service_account_name=SERVICE_ACCOUNT,
+            service_account_name=service_account,
             automount_service_account_token=False,
             security_context=pod_security(),
             termination_grace_period_seconds=grace,
@@ -208,13 +221,23 @@ def pod(
 # --- base -------------------------------------------------------------------------
 
 
-def service_account() -> V1ServiceAccount:
+def service_account(
+    name: str = SERVICE_ACCOUNT, annotations: dict[str, str] | None = None
+) -> V1ServiceAccount:
     return V1ServiceAccount(
         api_version="v1",
         kind="ServiceAccount",
-        metadata=meta(SERVICE_ACCOUNT, annotations={"argocd.argoproj.io/sync-wave": WAVE_CONFIG}),
+        metadata=meta(name, annotations=annotations or {"argocd.argoproj.io/sync-wave": WAVE_CONFIG}),
         # Pods get a token only where they need one (the Vault agent logs in with it).
         automount_service_account_token=False,
+    )
+
+
+def migrate_service_account() -> V1ServiceAccount:
+    # Not `erp`: that one is applied in the Sync phase, and on the first sync a pod
+    # naming a ServiceAccount that does not exist yet is never created.
+    return service_account(
+        MIGRATE_SERVICE_ACCOUNT, {**PRESYNC_HOOK, "argocd.argoproj.io/sync-wave": WAVE_MIGRATE_CONFIG}
     )
 
 
@@ -310,6 +333,7 @@ def migrate_job() -> V1Job:
     container = app_container(
         "migrate",
         command=["python", "manage.py", "migrate", "--noinput"],
+        config_map=config.MIGRATE_CONFIGMAP_NAME,
         res=resources("100m", "256Mi", "1", "512Mi"),
     )
     return V1Job(
@@ -318,21 +342,24 @@ def migrate_job() -> V1Job:
         metadata=meta(
             "erp-migrate",
             "migrate",
-            annotations={
-                # A hook of the Sync phase in a wave before the workloads: Argo CD runs it
-                # to completion after the ConfigMap and ServiceAccount exist and before
-                # it applies the new web, worker and beat pods; a failed migration stops
-                # the sync with the old pods still serving. Re-created on every sync
-                # (a Job's pod template is immutable).
-                "argocd.argoproj.io/hook": "Sync",
-                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-                "argocd.argoproj.io/sync-wave": WAVE_MIGRATE,
-            },
+            # Argo CD runs it to completion before it applies anything of the Sync phase
+            # (the new web, worker and beat pods); a failed migration stops the sync with
+            # the old pods still serving. Everything it reads is a PreSync hook too (its
+            # ServiceAccount and ConfigMap, an earlier wave), so it also runs on the first
+            # sync, when nothing of the Sync phase exists yet.
+            annotations={**PRESYNC_HOOK, "argocd.argoproj.io/sync-wave": WAVE_MIGRATE},
         ),
         spec=V1JobSpec(
             backoff_limit=1,
             active_deadline_seconds=900,
-            template=pod("migrate", container, metrics_port=None, grace=30, restart="Never"),
+            template=pod(
+                "migrate",
+                container,
+                metrics_port=None,
+                grace=30,
+                restart="Never",
+                service_account=MIGRATE_SERVICE_ACCOUNT,
+            ),
         ),
     )
 
@@ -491,6 +518,7 @@ def base() -> dict[str, object]:
     metrics = metrics_ports(config.base_config())
     files: dict[str, object] = {
         "serviceaccount.yaml": service_account(),
+        "migrate-serviceaccount.yaml": migrate_service_account(),
         "web-deployment.yaml": web_deployment(),
         "web-service.yaml": web_service(),
         "web-hpa.yaml": web_hpa(),

@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from deploy import config, environments, manifests
 from deploy.environments import ENVIRONMENTS
 from deploy.render import current_tag
-from tests.deploy.conftest import configmap, find, one, pod_templates
+from tests.deploy.conftest import configmap, find, generated, one, pod_templates
 
 ENVS = sorted(ENVIRONMENTS)
 WORKLOADS = ("erp-web", "erp-worker", "erp-beat", "erp-migrate")
@@ -36,9 +36,11 @@ def test_the_overlay_builds_every_workload(built, env_name):
         ("PodDisruptionBudget", "erp-web"),
         ("Ingress", "erp"),
         ("ServiceAccount", "erp"),
+        ("ServiceAccount", "erp-migrate"),
+        ("ConfigMap", config.MIGRATE_CONFIGMAP_NAME),
     ]:
         assert expected in kinds
-    assert len(find(objects, "ConfigMap")) == 1
+    assert len(find(objects, "ConfigMap")) == 2
     assert {o["metadata"]["namespace"] for o in objects} == {ENVIRONMENTS[env_name].namespace}
 
 
@@ -60,7 +62,11 @@ def test_every_container_runs_the_released_image_with_limits_and_locked_down(bui
         pod = template["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, where
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
-        assert pod["serviceAccountName"] == "erp", where
+        # The migrate Job has its own, a PreSync hook like the Job (see below).
+        expected_account = manifests.MIGRATE_SERVICE_ACCOUNT if name == "erp-migrate" else "erp"
+        assert pod["serviceAccountName"] == expected_account, where
+        account = one(built[env_name], "ServiceAccount", expected_account)
+        assert account["automountServiceAccountToken"] is False, "a token only where a pod asks for one"
         # The root filesystem is read-only: /tmp is an emptyDir.
         tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
         assert tmp and any(v["name"] == tmp[0]["name"] and "emptyDir" in v for v in pod["volumes"]), where
@@ -173,28 +179,48 @@ def test_workload_shapes(built, env_name):
     assert configmap(objects)["ALLOWED_HOSTS"] == env.host
 
 
+def hook(obj) -> str | None:
+    return (obj["metadata"].get("annotations") or {}).get("argocd.argoproj.io/hook")
+
+
 @pytest.mark.parametrize("env_name", ENVS)
 def test_migrations_run_before_the_new_pods(built, env_name):
     objects = built[env_name]
     job = one(objects, "Job", "erp-migrate")
     annotations = job["metadata"]["annotations"]
-    assert annotations["argocd.argoproj.io/hook"] in ("PreSync", "Sync")
+    # PreSync: Argo CD runs it to completion before it applies any object of the Sync phase.
+    assert hook(job) == "PreSync"
     assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "python",
-        "manage.py",
-        "migrate",
-        "--noinput",
-    ]
-    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["containers"][0]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert pod["restartPolicy"] == "Never"
     for name in ("erp-web", "erp-worker", "erp-beat"):
-        deployment = one(objects, "Deployment", name)
-        assert "argocd.argoproj.io/hook" not in (deployment["metadata"].get("annotations") or {}), name
-        if annotations["argocd.argoproj.io/hook"] == "Sync":
-            assert wave(job) < wave(deployment), f"{name} must come in a later sync wave than the migration"
-    # What the migration needs exists before it runs.
-    for needed in (*find(objects, "ConfigMap"), one(objects, "ServiceAccount", "erp")):
-        assert wave(needed) < wave(job), needed["kind"]
+        assert hook(one(objects, "Deployment", name)) is None, f"{name} belongs to the Sync phase"
+    # The workloads' own ServiceAccount and ConfigMap are ordinary resources (a hook is
+    # deleted and re-created on every sync, and never pruned).
+    assert hook(one(objects, "ServiceAccount", "erp")) is None
+    assert hook(generated(objects, config.CONFIGMAP_NAME)) is None
+
+    # On the first sync nothing of the Sync phase exists while PreSync runs: whatever the
+    # Job's pod names must be a PreSync hook of an earlier wave, re-created with it.
+    (env_from,) = pod["containers"][0]["envFrom"]
+    needed = [
+        one(objects, "ServiceAccount", pod["serviceAccountName"]),
+        one(objects, "ConfigMap", env_from["configMapRef"]["name"]),
+    ]
+    for obj in needed:
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        assert hook(obj) == "PreSync", where
+        assert obj["metadata"]["annotations"]["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+        assert wave(obj) < wave(job), where
+    # Its ConfigMap has a fixed name: the Job's re-creation replaces it, no copy is left over.
+    assert needed[1]["metadata"]["name"] == config.MIGRATE_CONFIGMAP_NAME
+    # The only hooks are the Job and what it needs.
+    hooks = sorted((o["kind"], o["metadata"]["name"]) for o in objects if hook(o))
+    assert hooks == sorted([("Job", "erp-migrate"), *((o["kind"], o["metadata"]["name"]) for o in needed)])
+    # Secrets it reads come from outside the sync (a Secret created beforehand, or Vault
+    # logging in with the Job's own ServiceAccount): see the secrets tests below.
+    assert not find(objects, "Secret")
 
 
 def test_secrets_come_from_vault_on_the_pod_template_in_production(built):

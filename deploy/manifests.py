@@ -32,6 +32,7 @@ from kubernetes.client import (
     V1KeyToPath,
     V1LabelSelector,
     V1NetworkPolicy,
+    V1NetworkPolicyEgressRule,
     V1NetworkPolicyIngressRule,
     V1NetworkPolicyPeer,
     V1NetworkPolicyPort,
@@ -66,7 +67,7 @@ from kubernetes.client import (
 )
 
 from deploy import config
-from deploy.environments import Environment
+from deploy.environments import BACKEND_PORTS, Environment
 
 NAME = "erp"
 IMAGE = "erp"  # replaced per overlay by kustomize's `images:` (repository and tag)
@@ -459,6 +460,8 @@ def network_policies(
     metrics: dict[str, int],
     ingress_namespace: str = "ingress-nginx",
     monitoring_namespace: str = "monitoring",
+    egress_ports: dict[str, int] | None = None,
+    dns_namespace: str = "kube-system",
 ) -> list[V1NetworkPolicy]:
     everything = V1LabelSelector(match_labels={"app.kubernetes.io/part-of": NAME})
     prometheus = V1NetworkPolicyPeer(
@@ -466,14 +469,47 @@ def network_policies(
         pod_selector=V1LabelSelector(match_labels={"app.kubernetes.io/name": "prometheus"}),
     )
     return [
-        # Nothing reaches an ERP pod unless a policy below allows it: migrate pods accept
-        # no connection at all, worker and beat pods only the metrics scrape. (Kubelet
-        # probes come from the node, which NetworkPolicies always admit.)
+        # Nothing reaches an ERP pod, and an ERP pod reaches nothing, unless a policy
+        # below allows it: migrate pods accept no connection at all, worker and beat
+        # pods only the metrics scrape. (Kubelet probes come from the node, which
+        # NetworkPolicies always admit.)
         V1NetworkPolicy(
             api_version="networking.k8s.io/v1",
             kind="NetworkPolicy",
             metadata=meta("erp-default-deny"),
-            spec=V1NetworkPolicySpec(pod_selector=everything, policy_types=["Ingress"]),
+            spec=V1NetworkPolicySpec(pod_selector=everything, policy_types=["Ingress", "Egress"]),
+        ),
+        # Out: the cluster DNS, and the database, cache, broker (and Vault) ports only.
+        V1NetworkPolicy(
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=meta("erp-egress"),
+            spec=V1NetworkPolicySpec(
+                pod_selector=everything,
+                policy_types=["Egress"],
+                egress=[
+                    V1NetworkPolicyEgressRule(
+                        to=[
+                            V1NetworkPolicyPeer(
+                                namespace_selector=_namespace(dns_namespace),
+                                pod_selector=V1LabelSelector(match_labels={"k8s-app": "kube-dns"}),
+                            )
+                        ],
+                        ports=[
+                            V1NetworkPolicyPort(protocol="UDP", port=53),
+                            V1NetworkPolicyPort(protocol="TCP", port=53),
+                        ],
+                    ),
+                    # Any address: the servers' hosts are in secret URLs and may be
+                    # outside the cluster (deploy/environments.py, BACKEND_PORTS).
+                    V1NetworkPolicyEgressRule(
+                        ports=[
+                            V1NetworkPolicyPort(protocol="TCP", port=port)
+                            for port in sorted(set((egress_ports or BACKEND_PORTS).values()))
+                        ]
+                    ),
+                ],
+            ),
         ),
         # Web: from the ingress controller only.
         V1NetworkPolicy(
@@ -608,6 +644,9 @@ def overlay_patches(env: Environment) -> dict[str, object]:
     patches["web-hpa.yaml"] = web_hpa(env.web_min_replicas, env.web_max_replicas)
     patches["ingress.yaml"] = ingress(env.host, env.tls_secret, env.ingress_class)
     metrics = metrics_ports(config.env_config(env))
-    for policy in network_policies(metrics, env.ingress_namespace, env.monitoring_namespace)[1:]:
+    policies = network_policies(
+        metrics, env.ingress_namespace, env.monitoring_namespace, env.egress_ports, env.dns_namespace
+    )
+    for policy in policies[1:]:
         patches[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
     return patches

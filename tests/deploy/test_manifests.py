@@ -265,8 +265,8 @@ def test_secrets_come_from_a_kubernetes_secret_in_staging(built):
         assert template["spec"]["automountServiceAccountToken"] is False
 
 
-def _allowed(objects, component: str) -> list[tuple[str, int]]:
-    """(peer namespace, port) pairs the NetworkPolicies let reach ``component``'s pods."""
+def _selecting(objects, component: str, policy_type: str) -> list[dict]:
+    """The NetworkPolicies of ``policy_type`` that select ``component``'s pods."""
     labels = manifests.labels(component)
     result = []
     for policy in find(objects, "NetworkPolicy"):
@@ -275,7 +275,15 @@ def _allowed(objects, component: str) -> list[tuple[str, int]]:
             continue
         if any(labels.get(e["key"]) not in e["values"] for e in selector.get("matchExpressions", [])):
             continue
-        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        if policy_type in policy["spec"]["policyTypes"]:
+            result.append(policy)
+    return result
+
+
+def _allowed(objects, component: str) -> list[tuple[str, int]]:
+    """(peer namespace, port) pairs the NetworkPolicies let reach ``component``'s pods."""
+    result = []
+    for policy in _selecting(objects, component, "Ingress"):
         for rule in policy["spec"].get("ingress", []):
             for peer in rule["from"]:
                 namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
@@ -288,7 +296,8 @@ def test_network_policies(built, env_name):
     env = ENVIRONMENTS[env_name]
     objects = built[env_name]
     deny = one(objects, "NetworkPolicy", "erp-default-deny")
-    assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
     assert deny["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/part-of": "erp"}
     data = configmap(objects)
     monitoring = env.monitoring_namespace
@@ -303,3 +312,38 @@ def test_network_policies(built, env_name):
         policy = one(objects, "NetworkPolicy", f"erp-{component}-from-prometheus")
         ((peer,),) = [rule["from"] for rule in policy["spec"]["ingress"]]
         assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+
+
+def _egress(objects, component: str) -> list[tuple[str, str, int]]:
+    """(destination, protocol, port) the NetworkPolicies let ``component``'s pods reach;
+    destination "any" when a rule names ports but no peer."""
+    result = []
+    for policy in _selecting(objects, component, "Egress"):
+        for rule in policy["spec"].get("egress", []):
+            # A rule without ports would open every port of its peers.
+            assert rule.get("ports"), f"{policy['metadata']['name']}: an egress rule without ports"
+            peers = rule.get("to") or [None]
+            for peer in peers:
+                if peer is None:
+                    where = "any"
+                else:
+                    namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    where = f"{namespace}/{peer['podSelector']['matchLabels']}"
+                result += [(where, port["protocol"], port["port"]) for port in rule["ports"]]
+    return sorted(result)
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_egress_only_to_dns_and_the_backing_services(built, env_name):
+    env = ENVIRONMENTS[env_name]
+    objects = built[env_name]
+    dns = f"{env.dns_namespace}/{{'k8s-app': 'kube-dns'}}"
+    expected = sorted(
+        [(dns, "UDP", 53), (dns, "TCP", 53), *(("any", "TCP", port) for port in env.egress_ports.values())]
+    )
+    for component in manifests.COMPONENTS:
+        assert _egress(objects, component) == expected, component
+    ports = {port for _, _, port in expected}
+    assert {5432, 6379, 5672} <= ports, "PostgreSQL, Redis and RabbitMQ"
+    # Vault only where the agent fetches the secrets.
+    assert (environments.VAULT_PORT in ports) == (env.secrets_from == "vault")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import task_prerun, worker_init, worker_process_shutdown
+from celery.signals import beat_init, task_prerun, worker_init, worker_process_shutdown
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -44,29 +44,51 @@ def drop_stale_connections(task=None, **kwargs) -> None:
     close_old_connections()
 
 
-@worker_init.connect
-def start_metrics_exporter(**kwargs) -> None:
-    """Serve the worker's Prometheus metrics (prefork children included when
+# Set in a worker before it forks its embedded beat (`worker -B`), so that beat
+# leaves the port to the worker's server: that process is probed as the worker.
+_in_worker = False
+
+
+def _serve_http(port: int) -> None:
+    """Serve this process's Prometheus metrics (prefork children included when
     PROMETHEUS_MULTIPROC_DIR is set: prometheus_client's multiprocess mode) and
-    its /healthz and /readyz probes."""
-    from django.conf import settings
+    its /healthz and /readyz probes on ``port`` (0: nothing)."""
     from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 
     from erp.worker_http import serve
 
-    if not settings.WORKER_METRICS_PORT:
+    if not port:
         return
     registry = REGISTRY
     shared_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if shared_dir:
-        for stale in Path(shared_dir).glob("*.db"):  # counters restart with the worker
+        for stale in Path(shared_dir).glob("*.db"):  # counters restart with the process
             stale.unlink()
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     try:
-        serve(settings.WORKER_METRICS_PORT, registry)
-    except OSError as exc:  # a busy port must not keep the worker from working
-        logging.getLogger(__name__).error("worker metrics exporter not started: %s", exc)
+        serve(port, registry)
+    except OSError as exc:  # a busy port must not keep the process from working
+        logging.getLogger(__name__).error("metrics and probe server on port %s not started: %s", port, exc)
+
+
+@worker_init.connect
+def start_metrics_exporter(**kwargs) -> None:
+    from django.conf import settings
+
+    global _in_worker
+    _in_worker = True
+    _serve_http(settings.WORKER_METRICS_PORT)
+
+
+@beat_init.connect
+def start_beat_exporter(**kwargs) -> None:
+    """`celery beat` gets the same server, on its own port, for its probes."""
+    from django.conf import settings
+
+    if _in_worker:
+        return
+    _serve_http(settings.BEAT_METRICS_PORT)
 
 
 @worker_process_shutdown.connect

@@ -136,8 +136,15 @@ VARIABLES: tuple[Var, ...] = (
         "WORKER_METRICS_PORT",
         "int",
         "9808",
-        "Port of a Celery worker's Prometheus exporter (0: none). With PROMETHEUS_MULTIPROC_DIR set "
-        "it reports every pool process.",
+        "Port of a Celery worker's metrics and /healthz, /readyz probes (0: none). With "
+        "PROMETHEUS_MULTIPROC_DIR set it reports every pool process.",
+    ),
+    Var(
+        "BEAT_METRICS_PORT",
+        "int",
+        "9809",
+        "Port of Celery beat's metrics and /healthz, /readyz probes (0: none); not the worker's, so "
+        "both can run on one host. A beat embedded in a worker (-B) is served by the worker's.",
     ),
     Var("JWT_ACCESS_MINUTES", "int", "15", "Lifetime of an access token, minutes."),
     Var("JWT_REFRESH_DAYS", "int", "7", "Lifetime of a refresh token, days."),

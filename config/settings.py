@@ -279,6 +279,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Observability ---
 WORKER_METRICS_PORT = read("WORKER_METRICS_PORT")
+BEAT_METRICS_PORT = read("BEAT_METRICS_PORT")
 PROMETHEUS_EXPORT_MIGRATIONS = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # erp.middleware.RequestIdMiddleware has already validated or generated it.

@@ -21,6 +21,9 @@ SECRETS_DIR = "/run/secrets/erp"
 # The Kubernetes Secret (a name, not a value), when secrets_from == "kubernetes".
 SECRET_NAME = "erp-secrets"  # noqa: S105
 CONFIGMAP_NAME = "erp-config"
+# The same values again, for the migrate Job alone: a PreSync hook of its own, since
+# erp-config is applied in the Sync phase, after the migration (deploy/README.md).
+MIGRATE_CONFIGMAP_NAME = "erp-migrate-config"
 
 
 class ConfigurationError(ValueError):

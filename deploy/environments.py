@@ -31,6 +31,15 @@ ONE_DATABASE = {
 }
 
 
+# What an ERP pod may connect to besides DNS: the servers behind the URLs settings read
+# (DATABASE_URL, CACHE_URL, CELERY_BROKER_URL), by the default port of their scheme.
+# Those URLs are secrets, so their hosts are not known here and the egress policy
+# allows these ports to any address (servers may be outside the cluster); an
+# environment whose servers listen elsewhere sets its own ports.
+BACKEND_PORTS = {"postgres": 5432, "redis": 6379, "amqp": 5672}
+VAULT_PORT = 8200
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -55,6 +64,10 @@ class Environment:
     # Prometheus (may reach the metrics ports).
     ingress_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"
+    # Egress: name -> TCP port ERP pods may connect to (see BACKEND_PORTS); and where
+    # the cluster DNS runs (pods labelled k8s-app: kube-dns in this namespace).
+    egress_ports: dict[str, int] = field(default_factory=lambda: dict(BACKEND_PORTS))
+    dns_namespace: str = "kube-system"
 
 
 ENVIRONMENTS: dict[str, Environment] = {
@@ -92,6 +105,8 @@ ENVIRONMENTS: dict[str, Environment] = {
             },
             unused_secrets=ONE_DATABASE,
             vault_path="secret/data/erp/production",
+            # The Vault agent (an init container of every pod) fetches the secrets.
+            egress_ports={**BACKEND_PORTS, "vault": VAULT_PORT},
         ),
     )
 }

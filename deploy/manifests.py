@@ -18,7 +18,6 @@ from kubernetes.client import (
     V1EmptyDirVolumeSource,
     V1EnvFromSource,
     V1EnvVar,
-    V1ExecAction,
     V1HTTPGetAction,
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -32,8 +31,8 @@ from kubernetes.client import (
     V1JobSpec,
     V1KeyToPath,
     V1LabelSelector,
-    V1LabelSelectorRequirement,
     V1NetworkPolicy,
+    V1NetworkPolicyEgressRule,
     V1NetworkPolicyIngressRule,
     V1NetworkPolicyPeer,
     V1NetworkPolicyPort,
@@ -68,13 +67,14 @@ from kubernetes.client import (
 )
 
 from deploy import config
-from deploy.environments import Environment
+from deploy.environments import BACKEND_PORTS, Environment
 
 NAME = "erp"
 IMAGE = "erp"  # replaced per overlay by kustomize's `images:` (repository and tag)
 UID = 10001  # the image's user (Dockerfile)
 WEB_PORT = 8000
 SERVICE_ACCOUNT = "erp"
+MIGRATE_SERVICE_ACCOUNT = "erp-migrate"
 TMP = "/tmp"  # noqa: S108 - an emptyDir: the root filesystem is read-only
 PROMETHEUS_MULTIPROC_DIR = "/tmp/prometheus"  # noqa: S108 - an emptyDir of its own
 BEAT_SCHEDULE = "/tmp/celerybeat-schedule"  # noqa: S108
@@ -84,10 +84,20 @@ BEAT_SCHEDULE = "/tmp/celerybeat-schedule"  # noqa: S108
 # acks_late and reject_on_worker_lost, redelivered: its inbox row makes it idempotent.
 WORKER_GRACE_SECONDS = 120
 WEB_GRACE_SECONDS = 30  # gunicorn's graceful timeout (30 s) finishes in-flight requests
-# Argo CD runs a sync wave by wave, each waiting for the previous one to be healthy
-# (a Job: completed). Config first, then the migration, then the workloads.
+# Argo CD runs a sync phase by phase (PreSync hooks, then Sync), each wave by wave,
+# waiting for every wave to be healthy (a Job: completed) before the next.
+# PreSync: the migration's ServiceAccount and ConfigMap, then the migration. Sync:
+# the workloads' ServiceAccount and ConfigMap, then the workloads (wave 0).
 WAVE_CONFIG = "-2"
-WAVE_MIGRATE = "-1"
+WAVE_MIGRATE_CONFIG = "-1"
+WAVE_MIGRATE = "0"
+# A PreSync hook, replaced on every sync: Argo CD deletes the previous one (a Job's
+# pod template is immutable) and creates the new one. Hooks are never pruned, so
+# their names are fixed: a name that changed would leave the old object behind.
+PRESYNC_HOOK = {
+    "argocd.argoproj.io/hook": "PreSync",
+    "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+}
 
 COMPONENTS = ("web", "worker", "beat", "migrate")
 
@@ -161,6 +171,7 @@ def app_container(
     command: list[str] | None,
     res: V1ResourceRequirements,
     ports: list[V1ContainerPort] | None = None,
+    config_map: str = config.CONFIGMAP_NAME,
     env: list[V1EnvVar] | None = None,
     mounts: list[V1VolumeMount] | None = None,
     liveness: V1Probe | None = None,
@@ -173,7 +184,7 @@ def app_container(
         image_pull_policy="IfNotPresent",
         command=command,
         ports=ports,
-        env_from=[V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=config.CONFIGMAP_NAME))],
+        env_from=[V1EnvFromSource(config_map_ref=V1ConfigMapEnvSource(name=config_map))],
         env=env,
         resources=res,
         security_context=container_security(),
@@ -192,11 +203,12 @@ def pod(
     grace: int,
     volumes: list[V1Volume] | None = None,
     restart: str = "Always",
+    service_account: str = SERVICE_ACCOUNT,
 ) -> V1PodTemplateSpec:
     return V1PodTemplateSpec(
         metadata=V1ObjectMeta(labels=labels(component), annotations=scrape(metrics_port)),
         spec=V1PodSpec(
-            service_account_name=SERVICE_ACCOUNT,
+            service_account_name=service_account,
             automount_service_account_token=False,
             security_context=pod_security(),
             termination_grace_period_seconds=grace,
@@ -210,13 +222,23 @@ def pod(
 # --- base -------------------------------------------------------------------------
 
 
-def service_account() -> V1ServiceAccount:
+def service_account(
+    name: str = SERVICE_ACCOUNT, annotations: dict[str, str] | None = None
+) -> V1ServiceAccount:
     return V1ServiceAccount(
         api_version="v1",
         kind="ServiceAccount",
-        metadata=meta(SERVICE_ACCOUNT, annotations={"argocd.argoproj.io/sync-wave": WAVE_CONFIG}),
+        metadata=meta(name, annotations=annotations or {"argocd.argoproj.io/sync-wave": WAVE_CONFIG}),
         # Pods get a token only where they need one (the Vault agent logs in with it).
         automount_service_account_token=False,
+    )
+
+
+def migrate_service_account() -> V1ServiceAccount:
+    # Not `erp`: that one is applied in the Sync phase, and on the first sync a pod
+    # naming a ServiceAccount that does not exist yet is never created.
+    return service_account(
+        MIGRATE_SERVICE_ACCOUNT, {**PRESYNC_HOOK, "argocd.argoproj.io/sync-wave": WAVE_MIGRATE_CONFIG}
     )
 
 
@@ -282,27 +304,16 @@ def worker_deployment(metrics_port: int) -> V1Deployment:
     )
 
 
-# Beat serves no HTTP: liveness checks that it still writes its schedule file
-# (celery syncs it every 3 minutes while it ticks).
-BEAT_LIVENESS = (
-    "import glob, os, sys, time; "
-    f"files = glob.glob('{BEAT_SCHEDULE}*'); "
-    "sys.exit(0 if files and time.time() - max(map(os.path.getmtime, files)) < 600 else 1)"
-)
-
-
-def beat_deployment() -> V1Deployment:
+def beat_deployment(metrics_port: int) -> V1Deployment:
     container = app_container(
         "beat",
         command=["celery", "-A", "config", "beat", "--loglevel", "INFO", "--schedule", BEAT_SCHEDULE],
+        ports=[V1ContainerPort(name="metrics", container_port=metrics_port)],
         res=resources("50m", "128Mi", "250m", "256Mi"),
-        liveness=V1Probe(
-            _exec=V1ExecAction(command=["python", "-c", BEAT_LIVENESS]),
-            initial_delay_seconds=60,
-            period_seconds=60,
-            timeout_seconds=10,
-            failure_threshold=3,
-        ),
+        # The worker's server, started from beat_init (config/celery.py): it proves the
+        # process answers, not that the scheduler ticks (see deploy/README.md).
+        liveness=http_probe("/healthz", "metrics", period=20, failures=3, delay=20),
+        readiness=http_probe("/readyz", "metrics", period=10, failures=3, delay=10),
     )
     return V1Deployment(
         api_version="apps/v1",
@@ -314,7 +325,7 @@ def beat_deployment() -> V1Deployment:
             replicas=1,
             selector=selector("beat"),
             strategy=V1DeploymentStrategy(type="Recreate"),
-            template=pod("beat", container, metrics_port=None, grace=30),
+            template=pod("beat", container, metrics_port=metrics_port, grace=30),
         ),
     )
 
@@ -323,6 +334,7 @@ def migrate_job() -> V1Job:
     container = app_container(
         "migrate",
         command=["python", "manage.py", "migrate", "--noinput"],
+        config_map=config.MIGRATE_CONFIGMAP_NAME,
         res=resources("100m", "256Mi", "1", "512Mi"),
     )
     return V1Job(
@@ -331,21 +343,24 @@ def migrate_job() -> V1Job:
         metadata=meta(
             "erp-migrate",
             "migrate",
-            annotations={
-                # A hook of the Sync phase in a wave before the workloads: Argo CD runs it
-                # to completion after the ConfigMap and ServiceAccount exist and before
-                # it applies the new web, worker and beat pods; a failed migration stops
-                # the sync with the old pods still serving. Re-created on every sync
-                # (a Job's pod template is immutable).
-                "argocd.argoproj.io/hook": "Sync",
-                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-                "argocd.argoproj.io/sync-wave": WAVE_MIGRATE,
-            },
+            # Argo CD runs it to completion before it applies anything of the Sync phase
+            # (the new web, worker and beat pods); a failed migration stops the sync with
+            # the old pods still serving. Everything it reads is a PreSync hook too (its
+            # ServiceAccount and ConfigMap, an earlier wave), so it also runs on the first
+            # sync, when nothing of the Sync phase exists yet.
+            annotations={**PRESYNC_HOOK, "argocd.argoproj.io/sync-wave": WAVE_MIGRATE},
         ),
         spec=V1JobSpec(
             backoff_limit=1,
             active_deadline_seconds=900,
-            template=pod("migrate", container, metrics_port=None, grace=30, restart="Never"),
+            template=pod(
+                "migrate",
+                container,
+                metrics_port=None,
+                grace=30,
+                restart="Never",
+                service_account=MIGRATE_SERVICE_ACCOUNT,
+            ),
         ),
     )
 
@@ -431,20 +446,70 @@ def _namespace(name: str) -> V1LabelSelector:
     return V1LabelSelector(match_labels={"kubernetes.io/metadata.name": name})
 
 
+def metrics_ports(values: dict[str, str]) -> dict[str, int]:
+    """Component -> the port Prometheus scrapes, from a ConfigMap's ``values``
+    (web's /metrics shares its HTTP port)."""
+    return {
+        "web": WEB_PORT,
+        "worker": int(values["WORKER_METRICS_PORT"]),
+        "beat": int(values["BEAT_METRICS_PORT"]),
+    }
+
+
 def network_policies(
+    metrics: dict[str, int],
     ingress_namespace: str = "ingress-nginx",
     monitoring_namespace: str = "monitoring",
-    metrics_port: int = 9808,
+    egress_ports: dict[str, int] | None = None,
+    dns_namespace: str = "kube-system",
 ) -> list[V1NetworkPolicy]:
     everything = V1LabelSelector(match_labels={"app.kubernetes.io/part-of": NAME})
+    prometheus = V1NetworkPolicyPeer(
+        namespace_selector=_namespace(monitoring_namespace),
+        pod_selector=V1LabelSelector(match_labels={"app.kubernetes.io/name": "prometheus"}),
+    )
     return [
-        # Nothing reaches an ERP pod unless a policy below allows it: worker, beat and
-        # migrate pods accept no connection at all (bar the metrics scrape).
+        # Nothing reaches an ERP pod, and an ERP pod reaches nothing, unless a policy
+        # below allows it: migrate pods accept no connection at all, worker and beat
+        # pods only the metrics scrape. (Kubelet probes come from the node, which
+        # NetworkPolicies always admit.)
         V1NetworkPolicy(
             api_version="networking.k8s.io/v1",
             kind="NetworkPolicy",
             metadata=meta("erp-default-deny"),
-            spec=V1NetworkPolicySpec(pod_selector=everything, policy_types=["Ingress"]),
+            spec=V1NetworkPolicySpec(pod_selector=everything, policy_types=["Ingress", "Egress"]),
+        ),
+        # Out: the cluster DNS, and the database, cache, broker (and Vault) ports only.
+        V1NetworkPolicy(
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata=meta("erp-egress"),
+            spec=V1NetworkPolicySpec(
+                pod_selector=everything,
+                policy_types=["Egress"],
+                egress=[
+                    V1NetworkPolicyEgressRule(
+                        to=[
+                            V1NetworkPolicyPeer(
+                                namespace_selector=_namespace(dns_namespace),
+                                pod_selector=V1LabelSelector(match_labels={"k8s-app": "kube-dns"}),
+                            )
+                        ],
+                        ports=[
+                            V1NetworkPolicyPort(protocol="UDP", port=53),
+                            V1NetworkPolicyPort(protocol="TCP", port=53),
+                        ],
+                    ),
+                    # Any address: the servers' hosts are in secret URLs and may be
+                    # outside the cluster (deploy/environments.py, BACKEND_PORTS).
+                    V1NetworkPolicyEgressRule(
+                        ports=[
+                            V1NetworkPolicyPort(protocol="TCP", port=port)
+                            for port in sorted(set((egress_ports or BACKEND_PORTS).values()))
+                        ]
+                    ),
+                ],
+            ),
         ),
         # Web: from the ingress controller only.
         V1NetworkPolicy(
@@ -462,57 +527,44 @@ def network_policies(
                 ],
             ),
         ),
-        # Prometheus scrapes web and worker metrics (web's /metrics shares port 8000).
-        V1NetworkPolicy(
-            api_version="networking.k8s.io/v1",
-            kind="NetworkPolicy",
-            metadata=meta("erp-metrics-from-prometheus"),
-            spec=V1NetworkPolicySpec(
-                pod_selector=V1LabelSelector(
-                    match_labels={"app.kubernetes.io/name": NAME},
-                    match_expressions=[
-                        V1LabelSelectorRequirement(
-                            key="app.kubernetes.io/component", operator="In", values=["web", "worker"]
+        # Prometheus scrapes each component on its own metrics port only: one policy per
+        # component, since a policy's ports apply to every pod it selects.
+        *(
+            V1NetworkPolicy(
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                metadata=meta(f"erp-{component}-from-prometheus", component),
+                spec=V1NetworkPolicySpec(
+                    pod_selector=selector(component),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        V1NetworkPolicyIngressRule(
+                            _from=[prometheus], ports=[V1NetworkPolicyPort(protocol="TCP", port=port)]
                         )
                     ],
                 ),
-                policy_types=["Ingress"],
-                ingress=[
-                    V1NetworkPolicyIngressRule(
-                        _from=[
-                            V1NetworkPolicyPeer(
-                                namespace_selector=_namespace(monitoring_namespace),
-                                pod_selector=V1LabelSelector(
-                                    match_labels={"app.kubernetes.io/name": "prometheus"}
-                                ),
-                            )
-                        ],
-                        ports=[
-                            V1NetworkPolicyPort(protocol="TCP", port=WEB_PORT),
-                            V1NetworkPolicyPort(protocol="TCP", port=metrics_port),
-                        ],
-                    )
-                ],
-            ),
+            )
+            for component, port in metrics.items()
         ),
     ]
 
 
 def base() -> dict[str, object]:
     """File name -> object of the kustomize base."""
-    metrics_port = int(config.base_config()["WORKER_METRICS_PORT"])
+    metrics = metrics_ports(config.base_config())
     files: dict[str, object] = {
         "serviceaccount.yaml": service_account(),
+        "migrate-serviceaccount.yaml": migrate_service_account(),
         "web-deployment.yaml": web_deployment(),
         "web-service.yaml": web_service(),
         "web-hpa.yaml": web_hpa(),
         "web-pdb.yaml": web_pdb(),
-        "worker-deployment.yaml": worker_deployment(metrics_port),
-        "beat-deployment.yaml": beat_deployment(),
+        "worker-deployment.yaml": worker_deployment(metrics["worker"]),
+        "beat-deployment.yaml": beat_deployment(metrics["beat"]),
         "migrate-job.yaml": migrate_job(),
         "ingress.yaml": ingress(),
     }
-    for policy in network_policies(metrics_port=metrics_port):
+    for policy in network_policies(metrics):
         files[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
     return files
 
@@ -591,7 +643,10 @@ def overlay_patches(env: Environment) -> dict[str, object]:
     )
     patches["web-hpa.yaml"] = web_hpa(env.web_min_replicas, env.web_max_replicas)
     patches["ingress.yaml"] = ingress(env.host, env.tls_secret, env.ingress_class)
-    metrics_port = int(config.env_config(env)["WORKER_METRICS_PORT"])
-    for policy in network_policies(env.ingress_namespace, env.monitoring_namespace, metrics_port)[1:]:
+    metrics = metrics_ports(config.env_config(env))
+    policies = network_policies(
+        metrics, env.ingress_namespace, env.monitoring_namespace, env.egress_ports, env.dns_namespace
+    )
+    for policy in policies[1:]:
         patches[f"networkpolicy-{policy.metadata.name.removeprefix('erp-')}.yaml"] = policy
     return patches

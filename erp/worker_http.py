@@ -1,5 +1,6 @@
-"""A worker's small HTTP server: Prometheus metrics, plus /healthz (the process
-answers) and /readyz (its databases and broker are reachable) for probes."""
+"""The small HTTP server of a Celery worker or beat: Prometheus metrics, plus
+/healthz (the process answers) and /readyz (its databases and broker are
+reachable) for probes."""
 
 from __future__ import annotations
 

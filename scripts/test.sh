@@ -21,6 +21,7 @@ export SECURE_SSL_REDIRECT=false
 export LOG_LEVEL=WARNING
 export LOG_FORMAT=console
 export WORKER_METRICS_PORT=0
+export BEAT_METRICS_PORT=0
 if [ -n "$split" ]; then
   for app in workflows estoque financeiro vendas; do
     export "${app^^}_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/erp_${app}"

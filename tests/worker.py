@@ -1,5 +1,5 @@
-"""A real Celery worker (with embedded beat) and its own Redis broker, as
-subprocesses the tests can kill and restart."""
+"""A real Celery worker (with embedded beat), a standalone beat and a Redis broker
+of their own, as subprocesses the tests can kill and restart."""
 
 from __future__ import annotations
 
@@ -89,16 +89,18 @@ def database_env() -> dict[str, str]:
     return env
 
 
-class Worker:
+class CeleryProcess:
+    """A celery command in its own process group, on the test databases, logging
+    JSON to ``log_path``; ``settings`` are extra environment variables."""
+
     def __init__(self, broker_url: str, log_path: Path, **settings: str):
         self.broker_url = broker_url
         self.log_path = log_path
         self.settings = settings
         self.process: subprocess.Popen | None = None
 
-    def start(self, wait: bool = True) -> None:
-        """Start the worker; wait=False when the broker is down (it is not
-        "ready" before it has connected)."""
+    def spawn(self, *args: str) -> int:
+        """Run ``celery *args``; return the log's size before it, where its output starts."""
         env = {
             **os.environ,
             **database_env(),
@@ -109,20 +111,21 @@ class Worker:
             **self.settings,
         }
         celery = Path(sys.executable).parent / "celery"
-        schedule = self.log_path.with_suffix(".schedule")
-        command = [str(celery), "-A", "tests.erp.event_worker", "worker", "-B", "-s", str(schedule)]
-        command += ["--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO", "--without-mingle"]
-        command += ["--without-gossip", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
-        # Own process group: a SIGKILL takes the worker and its pool children at once.
+        # Own process group: a SIGKILL takes the process and its children at once.
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [str(celery), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        if wait:
-            wait_until(
-                lambda: b" ready." in self.log_path.read_bytes()[offset:], 60, message="celery worker ready"
-            )
+        return offset
+
+    def wait_for_log(self, marker: bytes, offset: int, message: str) -> None:
+        wait_until(lambda: marker in self.log_path.read_bytes()[offset:], 60, message=message)
 
     def kill(self) -> None:
         if self.process and self.process.poll() is None:
@@ -136,6 +139,28 @@ class Worker:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Worker(CeleryProcess):
+    def start(self, wait: bool = True) -> None:
+        """Start the worker; wait=False when the broker is down (it is not
+        "ready" before it has connected)."""
+        schedule = self.log_path.with_suffix(".schedule")
+        command = ["-A", "tests.erp.event_worker", "worker", "-B", "-s", str(schedule)]
+        command += ["--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO", "--without-mingle"]
+        command += ["--without-gossip", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
+        offset = self.spawn(*command)
+        if wait:
+            self.wait_for_log(b" ready.", offset, "celery worker ready")
+
+
+class Beat(CeleryProcess):
+    """`celery -A config beat`, the command the beat container runs."""
+
+    def start(self) -> None:
+        schedule = self.log_path.with_suffix(".schedule")
+        offset = self.spawn("-A", "config", "beat", "--loglevel", "INFO", "--schedule", str(schedule))
+        self.wait_for_log(b"beat: Starting", offset, "celery beat started")
 
 
 class RabbitBroker:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from deploy import config
 from deploy.environments import ENVIRONMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,16 @@ def pod_templates(objects: list[dict]) -> dict[str, dict]:
     }
 
 
+def generated(objects: list[dict], name: str) -> dict:
+    """The ConfigMap kustomize generated as ``name`` (its name may carry a hash suffix)."""
+    (cm,) = [
+        o
+        for o in find(objects, "ConfigMap")
+        if o["metadata"]["name"] == name or o["metadata"]["name"].rpartition("-")[0] == name
+    ]
+    return cm
+
+
 def configmap(objects: list[dict]) -> dict[str, str]:
-    (cm,) = find(objects, "ConfigMap")
-    return cm["data"]
+    """The data of the ConfigMap web, worker and beat read."""
+    return generated(objects, config.CONFIGMAP_NAME)["data"]

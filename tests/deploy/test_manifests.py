@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from deploy import config, environments, manifests
 from deploy.environments import ENVIRONMENTS
 from deploy.render import current_tag
-from tests.deploy.conftest import configmap, find, one, pod_templates
+from tests.deploy.conftest import configmap, find, generated, one, pod_templates
 
 ENVS = sorted(ENVIRONMENTS)
 WORKLOADS = ("erp-web", "erp-worker", "erp-beat", "erp-migrate")
@@ -36,9 +36,11 @@ def test_the_overlay_builds_every_workload(built, env_name):
         ("PodDisruptionBudget", "erp-web"),
         ("Ingress", "erp"),
         ("ServiceAccount", "erp"),
+        ("ServiceAccount", "erp-migrate"),
+        ("ConfigMap", config.MIGRATE_CONFIGMAP_NAME),
     ]:
         assert expected in kinds
-    assert len(find(objects, "ConfigMap")) == 1
+    assert len(find(objects, "ConfigMap")) == 2
     assert {o["metadata"]["namespace"] for o in objects} == {ENVIRONMENTS[env_name].namespace}
 
 
@@ -60,7 +62,11 @@ def test_every_container_runs_the_released_image_with_limits_and_locked_down(bui
         pod = template["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, where
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
-        assert pod["serviceAccountName"] == "erp", where
+        # The migrate Job has its own, a PreSync hook like the Job (see below).
+        expected_account = manifests.MIGRATE_SERVICE_ACCOUNT if name == "erp-migrate" else "erp"
+        assert pod["serviceAccountName"] == expected_account, where
+        account = one(built[env_name], "ServiceAccount", expected_account)
+        assert account["automountServiceAccountToken"] is False, "a token only where a pod asks for one"
         # The root filesystem is read-only: /tmp is an emptyDir.
         tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
         assert tmp and any(v["name"] == tmp[0]["name"] and "emptyDir" in v for v in pod["volumes"]), where
@@ -69,21 +75,46 @@ def test_every_container_runs_the_released_image_with_limits_and_locked_down(bui
 @pytest.mark.parametrize("env_name", ENVS)
 def test_probes(built, env_name):
     objects = built[env_name]
+    probed = []
+    for workload in objects:
+        if workload["kind"] not in ("Deployment", "Job"):
+            continue
+        name = workload["metadata"]["name"]
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            where = f"{env_name} {name}/{container['name']}"
+            if workload["kind"] == "Job":
+                # Excluded because it is a Job (erp-migrate): it runs to completion and
+                # no Service sends it traffic, so a liveness probe could only kill a long
+                # migration and readiness would mean nothing.
+                assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(container), where
+                continue
+            liveness = container["livenessProbe"]["httpGet"]
+            readiness = container["readinessProbe"]["httpGet"]
+            assert liveness["path"] == "/healthz", where
+            assert readiness["path"] == "/readyz", where
+            # Both on a port the container declares (and so the process listens on).
+            ports = {p["name"] for p in container["ports"]}
+            assert liveness["port"] in ports and readiness["port"] in ports, where
+            probed.append(name)
+    assert sorted(probed) == ["erp-beat", "erp-web", "erp-worker"]
+    assert [job["metadata"]["name"] for job in find(objects, "Job")] == ["erp-migrate"]
+
     templates = pod_templates(objects)
     (web,) = templates["erp-web"]["spec"]["containers"]
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert {"name": "http", "containerPort": manifests.WEB_PORT} in web["ports"]
-
-    (worker,) = templates["erp-worker"]["spec"]["containers"]
-    metrics_port = int(configmap(objects)["WORKER_METRICS_PORT"])
-    assert metrics_port > 0, "the worker's probes and scrape need its exporter"
-    assert {"name": "metrics", "containerPort": metrics_port} in worker["ports"]
-    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
-    assert worker["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
-
-    (beat,) = templates["erp-beat"]["spec"]["containers"]
-    assert manifests.BEAT_SCHEDULE in " ".join(beat["livenessProbe"]["exec"]["command"])
+    # Worker and beat: the server config/celery.py starts on the port settings read
+    # from the ConfigMap, which must be that container port (0 would turn it off).
+    for workload, variable in (("erp-worker", "WORKER_METRICS_PORT"), ("erp-beat", "BEAT_METRICS_PORT")):
+        (container,) = templates[workload]["spec"]["containers"]
+        port = int(configmap(objects)[variable])
+        assert port > 0, f"{workload}'s probes and scrape need its server"
+        assert {"name": "metrics", "containerPort": port} in container["ports"], workload
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, workload
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, workload
+    ports = {int(configmap(objects)[v]) for v in ("WORKER_METRICS_PORT", "BEAT_METRICS_PORT")}
+    assert len(ports | {manifests.WEB_PORT}) == 3, "each component scraped on a port of its own"
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -100,7 +131,7 @@ def test_prometheus_scrape_annotations(built, env_name):
         for n, t in pod_templates(built[env_name]).items()
         if t["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
     }
-    assert scraped == {"erp-web", "erp-worker"}
+    assert scraped == {"erp-web", "erp-worker", "erp-beat"}
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -148,28 +179,48 @@ def test_workload_shapes(built, env_name):
     assert configmap(objects)["ALLOWED_HOSTS"] == env.host
 
 
+def hook(obj) -> str | None:
+    return (obj["metadata"].get("annotations") or {}).get("argocd.argoproj.io/hook")
+
+
 @pytest.mark.parametrize("env_name", ENVS)
 def test_migrations_run_before_the_new_pods(built, env_name):
     objects = built[env_name]
     job = one(objects, "Job", "erp-migrate")
     annotations = job["metadata"]["annotations"]
-    assert annotations["argocd.argoproj.io/hook"] in ("PreSync", "Sync")
+    # PreSync: Argo CD runs it to completion before it applies any object of the Sync phase.
+    assert hook(job) == "PreSync"
     assert annotations["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "python",
-        "manage.py",
-        "migrate",
-        "--noinput",
-    ]
-    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    pod = job["spec"]["template"]["spec"]
+    assert pod["containers"][0]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert pod["restartPolicy"] == "Never"
     for name in ("erp-web", "erp-worker", "erp-beat"):
-        deployment = one(objects, "Deployment", name)
-        assert "argocd.argoproj.io/hook" not in (deployment["metadata"].get("annotations") or {}), name
-        if annotations["argocd.argoproj.io/hook"] == "Sync":
-            assert wave(job) < wave(deployment), f"{name} must come in a later sync wave than the migration"
-    # What the migration needs exists before it runs.
-    for needed in (*find(objects, "ConfigMap"), one(objects, "ServiceAccount", "erp")):
-        assert wave(needed) < wave(job), needed["kind"]
+        assert hook(one(objects, "Deployment", name)) is None, f"{name} belongs to the Sync phase"
+    # The workloads' own ServiceAccount and ConfigMap are ordinary resources (a hook is
+    # deleted and re-created on every sync, and never pruned).
+    assert hook(one(objects, "ServiceAccount", "erp")) is None
+    assert hook(generated(objects, config.CONFIGMAP_NAME)) is None
+
+    # On the first sync nothing of the Sync phase exists while PreSync runs: whatever the
+    # Job's pod names must be a PreSync hook of an earlier wave, re-created with it.
+    (env_from,) = pod["containers"][0]["envFrom"]
+    needed = [
+        one(objects, "ServiceAccount", pod["serviceAccountName"]),
+        one(objects, "ConfigMap", env_from["configMapRef"]["name"]),
+    ]
+    for obj in needed:
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        assert hook(obj) == "PreSync", where
+        assert obj["metadata"]["annotations"]["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+        assert wave(obj) < wave(job), where
+    # Its ConfigMap has a fixed name: the Job's re-creation replaces it, no copy is left over.
+    assert needed[1]["metadata"]["name"] == config.MIGRATE_CONFIGMAP_NAME
+    # The only hooks are the Job and what it needs.
+    hooks = sorted((o["kind"], o["metadata"]["name"]) for o in objects if hook(o))
+    assert hooks == sorted([("Job", "erp-migrate"), *((o["kind"], o["metadata"]["name"]) for o in needed)])
+    # Secrets it reads come from outside the sync (a Secret created beforehand, or Vault
+    # logging in with the Job's own ServiceAccount): see the secrets tests below.
+    assert not find(objects, "Secret")
 
 
 def test_secrets_come_from_vault_on_the_pod_template_in_production(built):
@@ -214,8 +265,8 @@ def test_secrets_come_from_a_kubernetes_secret_in_staging(built):
         assert template["spec"]["automountServiceAccountToken"] is False
 
 
-def _allowed(objects, component: str) -> list[tuple[str, int]]:
-    """(peer namespace, port) pairs the NetworkPolicies let reach ``component``'s pods."""
+def _selecting(objects, component: str, policy_type: str) -> list[dict]:
+    """The NetworkPolicies of ``policy_type`` that select ``component``'s pods."""
     labels = manifests.labels(component)
     result = []
     for policy in find(objects, "NetworkPolicy"):
@@ -224,7 +275,15 @@ def _allowed(objects, component: str) -> list[tuple[str, int]]:
             continue
         if any(labels.get(e["key"]) not in e["values"] for e in selector.get("matchExpressions", [])):
             continue
-        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        if policy_type in policy["spec"]["policyTypes"]:
+            result.append(policy)
+    return result
+
+
+def _allowed(objects, component: str) -> list[tuple[str, int]]:
+    """(peer namespace, port) pairs the NetworkPolicies let reach ``component``'s pods."""
+    result = []
+    for policy in _selecting(objects, component, "Ingress"):
         for rule in policy["spec"].get("ingress", []):
             for peer in rule["from"]:
                 namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
@@ -237,18 +296,54 @@ def test_network_policies(built, env_name):
     env = ENVIRONMENTS[env_name]
     objects = built[env_name]
     deny = one(objects, "NetworkPolicy", "erp-default-deny")
-    assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
+    assert deny["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
     assert deny["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/part-of": "erp"}
-    metrics = int(configmap(objects)["WORKER_METRICS_PORT"])
+    data = configmap(objects)
+    monitoring = env.monitoring_namespace
     assert _allowed(objects, "web") == sorted(
-        [
-            (env.ingress_namespace, manifests.WEB_PORT),
-            (env.monitoring_namespace, manifests.WEB_PORT),
-            (env.monitoring_namespace, metrics),
-        ]
+        [(env.ingress_namespace, manifests.WEB_PORT), (monitoring, manifests.WEB_PORT)]
     )
-    # Workers: nothing but Prometheus, on the exporter's port only (it is not the web port).
-    assert [p for ns, p in _allowed(objects, "worker") if ns != env.monitoring_namespace] == []
-    assert metrics in [p for _, p in _allowed(objects, "worker")]
-    assert _allowed(objects, "beat") == []
+    # Worker and beat: nothing but Prometheus, on the component's own metrics port.
+    assert _allowed(objects, "worker") == [(monitoring, int(data["WORKER_METRICS_PORT"]))]
+    assert _allowed(objects, "beat") == [(monitoring, int(data["BEAT_METRICS_PORT"]))]
     assert _allowed(objects, "migrate") == []
+    for component in ("web", "worker", "beat"):  # Prometheus' pods, not the whole namespace
+        policy = one(objects, "NetworkPolicy", f"erp-{component}-from-prometheus")
+        ((peer,),) = [rule["from"] for rule in policy["spec"]["ingress"]]
+        assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+
+
+def _egress(objects, component: str) -> list[tuple[str, str, int]]:
+    """(destination, protocol, port) the NetworkPolicies let ``component``'s pods reach;
+    destination "any" when a rule names ports but no peer."""
+    result = []
+    for policy in _selecting(objects, component, "Egress"):
+        for rule in policy["spec"].get("egress", []):
+            # A rule without ports would open every port of its peers.
+            assert rule.get("ports"), f"{policy['metadata']['name']}: an egress rule without ports"
+            peers = rule.get("to") or [None]
+            for peer in peers:
+                if peer is None:
+                    where = "any"
+                else:
+                    namespace = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    where = f"{namespace}/{peer['podSelector']['matchLabels']}"
+                result += [(where, port["protocol"], port["port"]) for port in rule["ports"]]
+    return sorted(result)
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_egress_only_to_dns_and_the_backing_services(built, env_name):
+    env = ENVIRONMENTS[env_name]
+    objects = built[env_name]
+    dns = f"{env.dns_namespace}/{{'k8s-app': 'kube-dns'}}"
+    expected = sorted(
+        [(dns, "UDP", 53), (dns, "TCP", 53), *(("any", "TCP", port) for port in env.egress_ports.values())]
+    )
+    for component in manifests.COMPONENTS:
+        assert _egress(objects, component) == expected, component
+    ports = {port for _, _, port in expected}
+    assert {5432, 6379, 5672} <= ports, "PostgreSQL, Redis and RabbitMQ"
+    # Vault only where the agent fetches the secrets.
+    assert (environments.VAULT_PORT in ports) == (env.secrets_from == "vault")

@@ -13,7 +13,7 @@ import pytest
 from config.env import VARIABLES, Var
 from deploy import config, manifests, render
 from deploy.environments import ENVIRONMENTS
-from tests.deploy.conftest import RENDERED, ROOT, configmap, find, pod_templates
+from tests.deploy.conftest import RENDERED, ROOT, configmap, find, generated, pod_templates
 
 
 def _tree(directory) -> dict[str, bytes]:
@@ -70,11 +70,17 @@ def test_configmap_holds_every_variable_settings_read_and_no_secret(built, env_n
 
 @pytest.mark.parametrize("env_name", sorted(ENVIRONMENTS))
 def test_every_workload_reads_the_configmap(built, env_name):
-    (cm,) = find(built[env_name], "ConfigMap")
-    for name, template in pod_templates(built[env_name]).items():
+    objects = built[env_name]
+    main = generated(objects, config.CONFIGMAP_NAME)
+    migrate = generated(objects, config.MIGRATE_CONFIGMAP_NAME)
+    assert len(find(objects, "ConfigMap")) == 2
+    # The migration's own copy (a PreSync hook) holds exactly the workloads' values.
+    assert migrate["data"] == main["data"]
+    for name, template in pod_templates(objects).items():
+        expected = migrate if name == "erp-migrate" else main
         for container in template["spec"]["containers"]:
             refs = [s["configMapRef"]["name"] for s in container.get("envFrom", [])]
-            assert refs == [cm["metadata"]["name"]], f"{name}/{container['name']}"
+            assert refs == [expected["metadata"]["name"]], f"{name}/{container['name']}"
             names = {e["name"] for e in container.get("env", [])}
             assert not names & {v.name for v in VARIABLES}, "settings variables come from the ConfigMap only"
 

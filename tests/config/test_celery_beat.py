@@ -1,0 +1,75 @@
+"""Celery beat serves the worker's small HTTP server (erp/worker_http.py) on
+BEAT_METRICS_PORT: what the beat container's liveness and readiness probes call."""
+
+import urllib.error
+import urllib.request
+
+import pytest
+
+import config.celery
+from tests.worker import Beat, free_port, wait_until
+
+# The broker the beat connects to (its own Redis database, the tests' cache's).
+BROKER = "redis://127.0.0.1:6379/9"
+# No periodic task falls due while the test runs: nothing is queued on that broker.
+QUIET = {"EVENTS_SWEEP_SECONDS": "3600"}
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - a local test URL
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def answers(url: str):
+    try:
+        return get(url)
+    except OSError:  # not listening yet
+        return None
+
+
+@pytest.fixture
+def beat(tmp_path):
+    started = []
+
+    def start(**settings: str) -> Beat:
+        process = Beat(BROKER, tmp_path / f"beat-{len(started)}.log", **QUIET, **settings)
+        started.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+# Marked so that the test database exists: the beat's /readyz connects to it.
+@pytest.mark.django_db
+def test_a_real_beat_answers_its_probes_and_serves_metrics(beat):
+    port = free_port()
+    process = beat(BEAT_METRICS_PORT=str(port))
+    base = f"http://127.0.0.1:{port}"
+    status, body = wait_until(lambda: answers(f"{base}/healthz"), 30, message="beat /healthz")
+    assert (status, body) == (200, '{"status": "ok"}'), process.log_path.read_text()
+    # Readiness reaches the test database and the broker, as the worker's does.
+    assert get(f"{base}/readyz") == (200, "ok")
+    status, metrics = get(f"{base}/metrics")
+    assert status == 200 and "python_info" in metrics
+    assert process.process.poll() is None
+
+
+def test_port_zero_serves_nothing_and_an_embedded_beat_leaves_the_port_to_its_worker(monkeypatch, settings):
+    served = []
+    monkeypatch.setattr("erp.worker_http.serve", lambda port, registry: served.append(port))
+    settings.BEAT_METRICS_PORT = 0  # what the tests and the bench set
+    config.celery.start_beat_exporter()
+    assert served == []
+    settings.BEAT_METRICS_PORT = 9809
+    monkeypatch.setattr(config.celery, "_in_worker", True)  # `worker -B`: the worker serves
+    config.celery.start_beat_exporter()
+    assert served == []
+    monkeypatch.setattr(config.celery, "_in_worker", False)  # `celery beat`
+    config.celery.start_beat_exporter()
+    assert served == [9809]

@@ -20,6 +20,7 @@ import atexit
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 import structlog
@@ -28,6 +29,7 @@ from django.db import connections
 
 logger = structlog.get_logger(__name__)
 FLUSH_AT_EXIT_S = 5.0
+LINGER_S = 0.005
 
 Send = Callable[[list[int], str], int]
 
@@ -73,6 +75,7 @@ class Handover:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
+            time.sleep(LINGER_S)
             while True:
                 try:
                     batch.append(self._queue.get_nowait())

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import traceback
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ logger = structlog.get_logger(__name__)
 # Reconnect a stale pooled connection, but give up quickly when the broker is
 # down: the commit has happened and the sweep will resend.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Deliveries committed close together travel in one message (one broker round
+# trip and one task for many; each delivery still has its own transaction).
+# Under light load that is one transaction's deliveries; under a backlog, what
+# the hand-over thread drained since its last send.
+MAX_DELIVERIES_PER_MESSAGE = 50
 
 
 @receiver(event_published, dispatch_uid="erp.relay.record")
@@ -120,19 +126,24 @@ RETURNING id
 
 
 def enqueue(delivery_ids: list[int], alias: str, *, mark: bool = True) -> int:
-    """Hand deliveries to the broker; a broker failure leaves them for the sweep."""
-    from erp.tasks import deliver_event
+    """Hand deliveries to the broker, up to ``MAX_DELIVERIES_PER_MESSAGE`` in a
+    message; a broker failure leaves the rest for the sweep. Returns how many
+    were handed over."""
+    from erp.tasks import deliver_events
 
     pending = Delivery.objects.using(alias).filter(status=Delivery.Status.PENDING)
     if mark:  # before the hand-over: a fast worker's own update must come last
         pending.filter(pk__in=delivery_ids).update(enqueued_at=timezone.now())
-    for sent, delivery_id in enumerate(delivery_ids):
+    for start in range(0, len(delivery_ids), MAX_DELIVERIES_PER_MESSAGE):
+        chunk = delivery_ids[start : start + MAX_DELIVERIES_PER_MESSAGE]
         try:
-            deliver_event.apply_async(args=[delivery_id, alias], retry=True, retry_policy=_PUBLISH_RETRY)
+            deliver_events.apply_async(args=[chunk, alias], retry=True, retry_policy=_PUBLISH_RETRY)
         except Exception as exc:  # noqa: BLE001 - broker down: the sweep resends
-            pending.filter(pk__in=delivery_ids[sent:]).update(enqueued_at=None)
-            logger.warning("event_enqueue_failed", delivery_id=delivery_id, alias=alias, error=str(exc))
-            return sent
+            pending.filter(pk__in=delivery_ids[start:]).update(enqueued_at=None)
+            logger.warning(
+                "event_enqueue_failed", deliveries=len(delivery_ids) - start, alias=alias, error=str(exc)
+            )
+            return start
     return len(delivery_ids)
 
 
@@ -143,6 +154,20 @@ def backoff(attempts: int) -> timedelta:
     """Exponential backoff with equal jitter: half fixed, half random."""
     ceiling = min(settings.EVENTS_RETRY_MAX_SECONDS, settings.EVENTS_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter, not crypto
+
+
+def deliver_many(delivery_ids: list[int], alias: str) -> list[str]:
+    """One message's deliveries, in order, each in its own transaction. Past a
+    third of the task's soft time limit the rest goes back to the broker, so a
+    message of slow subscribers never runs into the limit."""
+    deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT / 3
+    outcomes = []
+    for done, delivery_id in enumerate(delivery_ids):
+        if done and time.monotonic() > deadline:
+            enqueue(delivery_ids[done:], alias)
+            break
+        outcomes.append(deliver(delivery_id, alias))
+    return outcomes
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ def purge_idempotency_keys() -> int:
     return purge_expired()
 
 
-@shared_task(name="erp.tasks.deliver_event")
-def deliver_event(delivery_id: int, alias: str) -> str:
-    """Deliver one event to one subscriber (see erp/relay.py)."""
-    return relay.deliver(delivery_id, alias)
+@shared_task(name="erp.tasks.deliver_events")
+def deliver_events(delivery_ids: list[int], alias: str) -> list[str]:
+    """Deliver events to their subscribers, each delivery on its own (see erp/relay.py)."""
+    return relay.deliver_many(delivery_ids, alias)
 
 
 @shared_task(name="erp.tasks.sweep_events")

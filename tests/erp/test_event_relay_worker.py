@@ -152,14 +152,14 @@ def test_subscriber_failing_once_is_retried_with_one_effect():
 
 
 def test_the_same_message_delivered_twice_has_one_effect():
-    from erp.tasks import deliver_event
+    from erp.tasks import deliver_events
 
     published(n=6)
     wait_for_effects(2)
     delivery = Delivery.objects.get(subscriber="tests.effect_a")
     Delivery.objects.filter(pk=delivery.pk).update(status="pending")  # as if the ack had been lost
-    deliver_event.apply_async(args=[delivery.pk, "default"])
-    deliver_event.apply_async(args=[delivery.pk, "default"])
+    deliver_events.apply_async(args=[[delivery.pk], "default"])
+    deliver_events.apply_async(args=[[delivery.pk], "default"])
     wait_until(lambda: Delivery.objects.get(pk=delivery.pk).status == "delivered", 20, message="redelivery")
     time.sleep(1)
     assert len([r for r in effect_rows() if r[1] == "tests.effect_a"]) == 1
@@ -183,15 +183,17 @@ def test_poison_event_is_dead_lettered_then_replayed_after_a_fix():
 
 def test_worker_killed_mid_subscriber_has_the_effect_exactly_once_after_restart(worker):
     event = published(n=8, sleep=3)
+    # Both deliveries travel in one message, one after the other: kill the
+    # worker while the first one holds its transaction open.
     wait_until(
         lambda: control().exists(
             f"started:{event.event_id}:tests.effect_a", f"started:{event.event_id}:tests.effect_b"
         ),
         30,
-        message="subscribers to start",
+        message="a subscriber to start",
     )
     worker.kill()  # SIGKILL to the whole worker, pool children included
-    assert effect_rows() == []  # the open transactions died with the process
+    assert effect_rows() == []  # the open transaction died with the process
     worker.start()
     rows = wait_for_effects(2, timeout=60)
     assert sorted(r[1] for r in rows) == ["tests.effect_a", "tests.effect_b"]

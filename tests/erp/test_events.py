@@ -155,3 +155,27 @@ def test_prune_keeps_undelivered_events(settings):
     remaining = OutboxEvent.objects.get()
     assert remaining.payload["poison"] is True
     assert not InboxRecord.objects.exclude(event_id=remaining.id).exists()
+
+
+def test_a_message_past_its_time_budget_hands_the_rest_back_to_the_broker(settings):
+    from celery.signals import task_prerun
+
+    runs = []
+
+    def count(sender=None, **kwargs):
+        if sender is not None and sender.name == "erp.tasks.deliver_events":
+            runs.append(kwargs["args"][0])
+
+    task_prerun.connect(count, weak=False)
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 0  # every delivery uses up the budget
+    try:
+        with transaction.atomic():
+            for n in range(3):
+                publish(Ping(n=n))
+    finally:
+        task_prerun.disconnect(count)
+    # Per event one message with its two deliveries; the second goes back to the
+    # broker as a message of its own.
+    assert [len(ids) for ids in runs] == [2, 1, 2, 1, 2, 1]
+    assert len(effects("tests.effect_a")) == len(effects("tests.effect_b")) == 3
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.DELIVERED}

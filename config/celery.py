@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.signals import beat_init, task_prerun, worker_init, worker_process_shutdown
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
@@ -49,7 +50,7 @@ def drop_stale_connections(task=None, **kwargs) -> None:
 _in_worker = False
 
 
-def _serve_http(port: int) -> None:
+def _serve_http(port: int, liveness=None) -> None:
     """Serve this process's Prometheus metrics (prefork children included when
     PROMETHEUS_MULTIPROC_DIR is set: prometheus_client's multiprocess mode) and
     its /healthz and /readyz probes on ``port`` (0: nothing)."""
@@ -67,7 +68,7 @@ def _serve_http(port: int) -> None:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     try:
-        serve(port, registry)
+        serve(port, registry, liveness=liveness)
     except OSError as exc:  # a busy port must not keep the process from working
         logging.getLogger(__name__).error("metrics and probe server on port %s not started: %s", port, exc)
 
@@ -81,6 +82,29 @@ def start_metrics_exporter(**kwargs) -> None:
     _serve_http(settings.WORKER_METRICS_PORT)
 
 
+class WatchedScheduler(PersistentScheduler):
+    """Beat's scheduler (CELERY_BEAT_SCHEDULER), noting each tick so that beat's
+    /healthz fails, and Kubernetes restarts it, when it stops scheduling while
+    its process still answers."""
+
+    ticked_at = time.monotonic()
+
+    def tick(self, *args, **kwargs):
+        WatchedScheduler.ticked_at = time.monotonic()
+        return super().tick(*args, **kwargs)
+
+
+def beat_stalled() -> str | None:
+    """Beat ticks at least every CELERY_BEAT_MAX_LOOP_INTERVAL seconds; four
+    intervals without a tick means the scheduler is stuck."""
+    from django.conf import settings
+
+    silent = time.monotonic() - WatchedScheduler.ticked_at
+    if silent > 4 * settings.CELERY_BEAT_MAX_LOOP_INTERVAL:
+        return f"beat has not ticked for {silent:.0f} s"
+    return None
+
+
 @beat_init.connect
 def start_beat_exporter(**kwargs) -> None:
     """`celery beat` gets the same server, on its own port, for its probes."""
@@ -88,7 +112,8 @@ def start_beat_exporter(**kwargs) -> None:
 
     if _in_worker:
         return
-    _serve_http(settings.BEAT_METRICS_PORT)
+    WatchedScheduler.ticked_at = time.monotonic()
+    _serve_http(settings.BEAT_METRICS_PORT, liveness=beat_stalled)
 
 
 @worker_process_shutdown.connect

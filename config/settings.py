@@ -255,6 +255,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TASK_TIME_LIMIT = 110
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+# Beat wakes at least this often, and its scheduler notes each tick: beat's
+# /healthz fails after four silent intervals (config/celery.py).
+CELERY_BEAT_SCHEDULER = "config.celery:WatchedScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "erp.tasks.purge_idempotency_keys",

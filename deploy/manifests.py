@@ -310,8 +310,8 @@ def beat_deployment(metrics_port: int) -> V1Deployment:
         command=["celery", "-A", "config", "beat", "--loglevel", "INFO", "--schedule", BEAT_SCHEDULE],
         ports=[V1ContainerPort(name="metrics", container_port=metrics_port)],
         res=resources("50m", "128Mi", "250m", "256Mi"),
-        # The worker's server, started from beat_init (config/celery.py): it proves the
-        # process answers, not that the scheduler ticks (see deploy/README.md).
+        # The worker's server, started from beat_init (config/celery.py); beat's
+        # /healthz also fails when its scheduler stops ticking.
         liveness=http_probe("/healthz", "metrics", period=20, failures=3, delay=20),
         readiness=http_probe("/readyz", "metrics", period=10, failures=3, delay=10),
     )

@@ -1,10 +1,12 @@
 """The small HTTP server of a Celery worker or beat: Prometheus metrics, plus
-/healthz (the process answers) and /readyz (its databases and broker are
-reachable) for probes."""
+/healthz (the process answers, and is not stalled: see ``liveness``) and /readyz
+(its databases and broker are reachable) for probes."""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -22,14 +24,20 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def _app(registry):
+Liveness = Callable[[], str | None]  # what is stalled, or None
+
+
+def _app(registry, liveness: Liveness | None):
     metrics = make_wsgi_app(registry)
 
     def app(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [b'{"status": "ok"}']
+            stalled = liveness() if liveness else None
+            status = "503 Service Unavailable" if stalled else "200 OK"
+            start_response(status, [("Content-Type", "application/json")])
+            body = {"status": "stalled", "detail": stalled} if stalled else {"status": "ok"}
+            return [json.dumps(body).encode()]
         if path == "/readyz":
             down = [problem for problem in (health._check_databases(), health._check_broker()) if problem]
             status = "503 Service Unavailable" if down else "200 OK"
@@ -40,7 +48,8 @@ def _app(registry):
     return app
 
 
-def serve(port: int, registry) -> WSGIServer:
-    server = make_server("0.0.0.0", port, _app(registry), _ThreadingServer, handler_class=_QuietHandler)  # noqa: S104 - probes come from outside the pod
+def serve(port: int, registry, *, liveness: Liveness | None = None) -> WSGIServer:
+    app = _app(registry, liveness)
+    server = make_server("0.0.0.0", port, app, _ThreadingServer, handler_class=_QuietHandler)  # noqa: S104 - probes come from outside the pod
     threading.Thread(target=server.serve_forever, name="worker-http", daemon=True).start()
     return server

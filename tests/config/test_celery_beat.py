@@ -1,10 +1,13 @@
 """Celery beat serves the worker's small HTTP server (erp/worker_http.py) on
 BEAT_METRICS_PORT: what the beat container's liveness and readiness probes call."""
 
+import json
+import time
 import urllib.error
 import urllib.request
 
 import pytest
+from prometheus_client import REGISTRY
 
 import config.celery
 from tests.worker import Beat, free_port, wait_until
@@ -62,7 +65,7 @@ def test_a_real_beat_answers_its_probes_and_serves_metrics(beat):
 
 def test_port_zero_serves_nothing_and_an_embedded_beat_leaves_the_port_to_its_worker(monkeypatch, settings):
     served = []
-    monkeypatch.setattr("erp.worker_http.serve", lambda port, registry: served.append(port))
+    monkeypatch.setattr("erp.worker_http.serve", lambda port, registry, **kwargs: served.append(port))
     settings.BEAT_METRICS_PORT = 0  # what the tests and the bench set
     config.celery.start_beat_exporter()
     assert served == []
@@ -73,3 +76,22 @@ def test_port_zero_serves_nothing_and_an_embedded_beat_leaves_the_port_to_its_wo
     monkeypatch.setattr(config.celery, "_in_worker", False)  # `celery beat`
     config.celery.start_beat_exporter()
     assert served == [9809]
+
+
+def test_beat_liveness_fails_once_the_scheduler_stops_ticking(monkeypatch, settings):
+    from erp.worker_http import _app
+
+    settings.CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+    app = _app(REGISTRY, config.celery.beat_stalled)
+
+    def healthz() -> tuple[str, dict]:
+        answer = {}
+        body = app({"PATH_INFO": "/healthz"}, lambda status, headers: answer.update(status=status))
+        return answer["status"], json.loads(b"".join(body))
+
+    monkeypatch.setattr(config.celery.WatchedScheduler, "ticked_at", time.monotonic() - 60)
+    assert healthz() == ("200 OK", {"status": "ok"})
+    monkeypatch.setattr(config.celery.WatchedScheduler, "ticked_at", time.monotonic() - 121)
+    status, body = healthz()
+    assert status == "503 Service Unavailable"
+    assert body["status"] == "stalled" and "has not ticked for 12" in body["detail"]

@@ -272,15 +272,17 @@ def test_long_running_services_are_health_checked():
         assert _healthcheck_enabled(service) or waits_on_healthy, (
             f"{name} has no healthcheck and depends on no healthy service"
         )
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "web", "worker", "beat"):
         assert _healthcheck_enabled(services[name]), f"{name} should have its own healthcheck"
 
-    web_check = " ".join(services["web"]["healthcheck"]["test"])
-    assert "urllib" in web_check and "127.0.0.1:8000/healthz" in web_check, web_check
+    # web and beat serve /healthz (beat's on BEAT_METRICS_PORT fails when it stops ticking).
+    for name, port in (("web", 8000), ("beat", 9809)):
+        check = " ".join(services[name]["healthcheck"]["test"])
+        assert "urllib" in check and f"127.0.0.1:{port}/healthz" in check, check
     # The image's HEALTHCHECK probes gunicorn; in a container that does not run it
-    # (migrate, worker, beat) it would only ever report unhealthy, so it is replaced.
+    # (migrate, worker) it would only ever report unhealthy, so it is replaced.
     for name in APP_SERVICES:
-        if name == "web":
+        if name in {"web", "beat"}:
             continue
         check = services[name].get("healthcheck")
         assert check, f"{name} inherits the image's HTTP healthcheck; disable or replace it"

@@ -181,10 +181,10 @@ def test_prometheus_config_loads_existing_rule_files():
         assert (PROMETHEUS_DIR / name).is_file(), f"rule file {name} does not exist next to prometheus.yml"
 
 
-def test_prometheus_scrapes_web_and_worker():
+def test_prometheus_scrapes_web_worker_and_beat():
     config = _yaml(PROMETHEUS)
     jobs = _jobs(config)
-    expected = {"erp-web": "web:8000", "erp-worker": "worker:9808"}
+    expected = {"erp-web": "web:8000", "erp-worker": "worker:9808", "erp-beat": "beat:9809"}
     assert expected.keys() <= jobs.keys(), f"missing scrape jobs: {sorted(expected.keys() - jobs.keys())}"
     for name, target in expected.items():
         job = jobs[name]

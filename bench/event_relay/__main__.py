@@ -13,22 +13,31 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
-import os
-import platform
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from statistics import median
 
+from bench.common import cli
+from bench.common.infra import (
+    PROJECT_DIR,
+    PYTHON,
+    RABBIT_HOST,
+    RABBIT_PORT,
+    RESULTS_DIR,
+    RabbitVhost,
+    RedisServer,
+    port_open,
+    prepare_database,
+)
+from bench.common.stats import medians
 from bench.event_relay import infra
 
-RESULTS_DIR = infra.PROJECT_DIR / "bench" / "results"
 RESULTS_FILE = RESULTS_DIR / "event_relay.json"
 KINDS = ("relay", "noop", "insert")
+LATENCY_KEYS = ("p50_ms", "p95_ms", "p99_ms")
 LABELS = {
     "relay": "relay: publish(Tick) -> bench.write_row",
     "noop": "baseline: bench.noop task",
@@ -56,58 +65,18 @@ LATENCY = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.event_relay", description=__doc__.split("\n\n")[0])
+    p = cli.parser("event_relay", __doc__)
     p.add_argument("--events", type=int, default=1000, help="events (and tasks) per run (default 1000)")
-    p.add_argument("--repeats", type=int, default=3, help="relay/no-op/insert alternations (default 3)")
+    cli.add_repeats(p, "relay/no-op/insert")
     p.add_argument("--broker", choices=("redis", "rabbitmq", "both"), default="both", help="(default both)")
-    p.add_argument("--warmup", type=int, default=50, help="events per kind before measuring (default 50)")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="seconds a run may take to complete after publishing (default 60 + 0.1 s per event)",
-    )
+    cli.add_warmup_count(p, 50, "events per kind")
+    cli.add_timeout(p, "seconds a run may take to complete after publishing (default 60 + 0.1 s per event)")
     args = p.parse_args(argv)
-    if not (10 <= args.events <= 200_000):
-        p.error("--events must be between 10 and 200000")
-    if not (1 <= args.repeats <= 50):
-        p.error("--repeats must be between 1 and 50")
-    if not (0 <= args.warmup <= 10_000):
-        p.error("--warmup must be between 0 and 10000")
-    if args.timeout is None:
-        args.timeout = 60 + 0.1 * args.events
-    elif not (1 <= args.timeout <= 86_400):
-        p.error("--timeout must be between 1 and 86400 seconds")
+    cli.require_between(p, args, "--events", 10, 200_000)
+    cli.require_between(p, args, "--repeats", 1, 50)
+    cli.require_between(p, args, "--warmup", 0, 10_000)
+    cli.resolve_timeout(p, args, 60 + 0.1 * args.events)
     return args
-
-
-def _sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # so the finally blocks stop the session, worker and broker
-
-
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=infra.PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=infra.PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return f"{rev}{'+dirty' if dirty else ''}" if rev else "unknown"
-    except OSError:
-        return "unknown"
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def summarize(runs: dict[str, list[dict]]) -> dict:
@@ -115,24 +84,21 @@ def summarize(runs: dict[str, list[dict]]) -> dict:
     for kind in KINDS:
         results = runs[kind]
         row = {
-            "per_s": round(med([r["per_s"] for r in results]), 1),
-            "total_s": round(med([r["total_s"] for r in results]), 3),
-            "publish_s": round(med([r["publish_s"] for r in results]), 3),
-            "publish_per_s": round(med([r["events"] / r["publish_s"] for r in results]), 1),
+            "per_s": round(median([r["per_s"] for r in results]), 1),
+            "total_s": round(median([r["total_s"] for r in results]), 3),
+            "publish_s": round(median([r["publish_s"] for r in results]), 3),
+            "publish_per_s": round(median([r["events"] / r["publish_s"] for r in results]), 1),
             # New PostgreSQL connections per message (pg_stat_database.sessions delta).
             "db_connections_per_msg": round(
-                med([r["checks"]["db_sessions_opened"] / r["events"] for r in results]), 3
+                median([r["checks"]["db_sessions_opened"] / r["events"] for r in results]), 3
             ),
         }
         if kind != "noop":
-            for key in ("p50_ms", "p95_ms", "p99_ms"):
-                row[key] = round(med([r["latency"][key] for r in results]), 3)
-            row["backlog_at_publish_end"] = med([r["backlog_at_publish_end"] for r in results])
-        for key in results[0]["publish_call"]:
-            row[key] = round(med([r["publish_call"][key] for r in results]), 3)
+            row.update(medians(results, "latency", LATENCY_KEYS))
+            row["backlog_at_publish_end"] = median([r["backlog_at_publish_end"] for r in results])
+        row.update(medians(results, "publish_call"))
         if kind == "relay":
-            for key in results[0]["breakdown"]:
-                row[key] = round(med([r["breakdown"][key] for r in results]), 3)
+            row.update(medians(results, "breakdown"))
         summary[kind] = row
     relay, noop, insert = summary["relay"], summary["noop"], summary["insert"]
     summary["ratio_relay_over_noop"] = {"per_s": round(relay["per_s"] / noop["per_s"], 3)}
@@ -165,9 +131,7 @@ def print_broker(name: str, info: dict, repeats: int, events: int) -> None:
         f"{info['celery_queue_type']}, publisher confirms {confirms} (as the project's settings choose)"
     )
     columns = ("per s", "p50 ms", "p95 ms", "publish/s", "backlog", "conn/msg")
-    header = f"{'run':<42}" + "".join(f"{c:>11}" for c in columns)
-    print(header)
-    print("-" * len(header))
+    rule = cli.print_table_header("run", 42, columns, 11)
     for kind in KINDS:
         row = s[kind]
         p50 = f"{row['p50_ms']:>11.2f}" if "p50_ms" in row else f"{'-':>11}"
@@ -177,7 +141,7 @@ def print_broker(name: str, info: dict, repeats: int, events: int) -> None:
             f"{LABELS[kind]:<42}{row['per_s']:>11.1f}{p50}{p95}{row['publish_per_s']:>11.1f}{backlog}"
             f"{row['db_connections_per_msg']:>11.2f}"
         )
-    print("-" * len(header))
+    print(rule)
     rn, ri = s["ratio_relay_over_noop"], s["ratio_relay_over_insert"]
     verdict = "meets" if s["meets_target"] else "BELOW"
     print(
@@ -213,7 +177,7 @@ class Session:
         self.worker_log = RESULTS_DIR / f"event_relay.{name}.worker.log"
         self.env = {**env, "CELERY_BROKER_URL": url}
         self.command = [
-            infra.PYTHON, "-m", "bench.event_relay.session",
+            PYTHON, "-m", "bench.event_relay.session",
             "--broker", name, "--out", str(self.out),
             "--workdir", str(workdir / f"worker-{name}"), "--worker-log", str(self.worker_log),
             "--events", str(args.events), "--repeats", str(args.repeats),
@@ -222,7 +186,7 @@ class Session:
         self.proc: subprocess.Popen | None = None
 
     def run(self) -> dict:
-        self.proc = subprocess.Popen(self.command, cwd=infra.PROJECT_DIR, env=self.env)
+        self.proc = subprocess.Popen(self.command, cwd=PROJECT_DIR, env=self.env)
         code = self.proc.wait()
         self.proc = None
         if code != 0:
@@ -241,7 +205,7 @@ class Session:
 
 
 def run_broker(name: str, args, env: dict[str, str], workdir: Path) -> dict:
-    broker = infra.RedisServer(workdir / "redis") if name == "redis" else infra.RabbitVhost()
+    broker = RedisServer(workdir / "redis") if name == "redis" else RabbitVhost()
     session = None
     try:
         broker.start()
@@ -258,7 +222,7 @@ def run_broker(name: str, args, env: dict[str, str], workdir: Path) -> dict:
     return {
         "broker": broker.description,
         **result,
-        "worker_log": str(session.worker_log.relative_to(infra.PROJECT_DIR)),
+        "worker_log": str(session.worker_log.relative_to(PROJECT_DIR)),
         "summary": summarize(runs),
         "runs": runs,
     }
@@ -266,17 +230,13 @@ def run_broker(name: str, args, env: dict[str, str], workdir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    cli.exit_on_sigterm()
     brokers = ("redis", "rabbitmq") if args.broker == "both" else (args.broker,)
-    if "rabbitmq" in brokers and not infra.port_open(infra.RABBIT_HOST, infra.RABBIT_PORT):
-        raise RuntimeError(f"RabbitMQ does not answer on {infra.RABBIT_HOST}:{infra.RABBIT_PORT}")
+    if "rabbitmq" in brokers and not port_open(RABBIT_HOST, RABBIT_PORT):
+        raise RuntimeError(f"RabbitMQ does not answer on {RABBIT_HOST}:{RABBIT_PORT}")
 
     env = infra.django_env()
-    created = infra.ensure_database()
-    print(f"database {infra.DATABASE}: {'created' if created else 'exists, reused'}", flush=True)
-    infra.migrate(env)
-    print("migrations applied", flush=True)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    prepare_database(infra.DATABASE, env)
     results: dict[str, dict] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-event-relay-") as tmp:
@@ -287,11 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             infra.drop_tables()
 
     meta = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git": git_revision(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+        **cli.host_meta(),
         "events": args.events,
         "repeats": args.repeats,
         "warmup": args.warmup,
@@ -319,9 +275,7 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = [name for name, info in results.items() if "error" in info]
     if len(failed) < len(results):  # a run where every broker failed keeps the last results
-        document = {"benchmark": "event_relay", "meta": meta, "brokers": results}
-        RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"\nwritten {RESULTS_FILE.relative_to(infra.PROJECT_DIR)}")
+        cli.write_results(RESULTS_FILE, {"benchmark": "event_relay", "meta": meta, "brokers": results})
     if failed:
         print(f"\nevent_relay FAILED for: {', '.join(failed)}", file=sys.stderr)
         return 1
@@ -329,11 +283,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (RuntimeError, OSError) as exc:
-        print(f"\nevent_relay FAILED: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\nevent_relay interrupted; session, worker and broker stopped", file=sys.stderr)
-        sys.exit(130)
+    cli.run_main(main, "event_relay", stopped="session, worker and broker stopped")

@@ -1,320 +1,47 @@
-"""The processes and resources of one run: the benchmark database, a throw-away
-redis-server or RabbitMQ vhost as broker, and a real Celery worker."""
+"""What one run of this benchmark sets up beyond ``bench.common.infra``: its
+database and cache, its Celery worker (with embedded beat) and its tables' end."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import psycopg
 
-from config.env import VARIABLES
+from bench.common import infra
+from bench.common.infra import WORKER_CONCURRENCY
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-CELERY = str(Path(sys.executable).parent / "celery")
-HOST = "127.0.0.1"
-
-PG_DSN = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
 DATABASE = "erp_bench_events"
-DATABASE_URL = f"postgres://postgres:postgres@127.0.0.1:5432/{DATABASE}"
 CACHE_URL = "redis://127.0.0.1:6379/6"
-RABBIT_HOST, RABBIT_PORT = "127.0.0.1", 5672
-WORKER_CONCURRENCY = 2
+WORKER_APP = "bench.event_relay.worker_app"
 
 
 def django_env() -> dict[str, str]:
-    """The environment of the bench process's Django and of the worker.
-
-    Every variable config/env.py declares (and its ``_FILE`` form) is dropped from
-    the inherited environment, so a developer's shell cannot change what is
-    measured; the ones below are set, the rest take their declared defaults.
-    CELERY_BROKER_URL is added per broker.
-    """
-    env = dict(os.environ)
-    for var in VARIABLES:
-        env.pop(var.name, None)
-        env.pop(f"{var.name}_FILE", None)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_DIR), os.environ.get("PYTHONPATH")])),
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(48),  # 64 characters
-        DATABASE_URL=DATABASE_URL,
-        CACHE_URL=CACHE_URL,
-        LOG_LEVEL="WARNING",
-        SECURE_SSL_REDIRECT="false",
-        # No Prometheus exporter in the worker: nothing scrapes it, and a fixed
-        # port could clash with another worker on this host.
-        WORKER_METRICS_PORT="0",
-    )
-    return env
-
-
-def ensure_database() -> bool:
-    """Create the benchmark database if missing; True when it was created."""
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-        if exists:
-            return False
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        return True
-
-
-def migrate(env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"manage.py migrate failed (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
+    """The environment of the session processes and of the worker
+    (``infra.django_env``); CELERY_BROKER_URL is added per broker."""
+    return infra.django_env(database=DATABASE, cache_url=CACHE_URL, **infra.WORKER_ENV)
 
 
 def drop_tables() -> None:
     """End of the benchmark: the relay's tables emptied, the benchmark's dropped."""
     from bench.event_relay.tables import BENCH_TABLES, RELAY_TABLES
 
-    with psycopg.connect(PG_DSN.replace("dbname=postgres", f"dbname={DATABASE}"), autocommit=True) as conn:
+    with psycopg.connect(infra.postgres_dsn(DATABASE), autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(RELAY_TABLES)} CASCADE")
         for table in BENCH_TABLES:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-class RedisServer:
-    """A redis-server of our own on a free port: its queues start empty, and
-    nothing else on the host reads or writes them."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-        self.description = ""
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if not binary:
-            raise RuntimeError("redis-server is not installed (scripts/ensure-services.sh installs it)")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        args = [binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no"]
-        self.proc = subprocess.Popen(
-            args,
-            cwd=self.workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_until(self._answers, 10, "the broker redis-server")
-        version = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, timeout=10
-        ).stdout.split()
-        ver = next((w.split("=", 1)[1] for w in version if w.startswith("v=")), "?")
-        self.description = f"own redis-server {ver} on {HOST}:{self.port} (no persistence), db 0"
-
-    def _answers(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {self.proc.returncode} during start-up")
-        try:
-            with socket.create_connection((HOST, self.port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-
-
-class RabbitVhost:
-    """A fresh vhost on the local RabbitMQ (``rabbitmqctl``), deleted at the end.
-    Without a usable rabbitmqctl: the default vhost, its ``celery`` queue purged."""
-
-    def __init__(self):
-        self.vhost = f"bench_{os.getpid()}"
-        self.own_vhost = False
-        self.description = ""
-
-    @property
-    def url(self) -> str:
-        path = self.vhost if self.own_vhost else ""
-        return f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{path}"
-
-    @staticmethod
-    def _ctl(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
-
-    def start(self) -> None:
-        if not port_open(RABBIT_HOST, RABBIT_PORT):
-            raise RuntimeError(f"RabbitMQ does not answer on {RABBIT_HOST}:{RABBIT_PORT}")
-        problem = ""
-        if shutil.which("rabbitmqctl"):
-            try:
-                added = self._ctl("add_vhost", self.vhost)
-                if added.returncode == 0:
-                    self.own_vhost = True
-                    perms = self._ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-                    if perms.returncode != 0:
-                        raise RuntimeError(f"rabbitmqctl set_permissions failed: {perms.stderr.strip()}")
-                else:
-                    problem = added.stderr.strip() or added.stdout.strip()
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                problem = str(exc)
-        else:
-            problem = "rabbitmqctl not on PATH"
-        if self.own_vhost:
-            self.description = (
-                f"RabbitMQ {RABBIT_HOST}:{RABBIT_PORT}, fresh vhost {self.vhost!r} "
-                "(rabbitmqctl add_vhost/set_permissions; deleted at the end)"
-            )
-        else:
-            purged = self._purge_default()
-            self.description = (
-                f"RabbitMQ {RABBIT_HOST}:{RABBIT_PORT}, default vhost '/' (own vhost impossible: {problem}); "
-                f"queue 'celery' purged first ({purged} messages dropped)"
-            )
-
-    def _purge_default(self) -> int:
-        from kombu import Connection
-
-        with Connection(self.url, connect_timeout=5) as conn:
-            channel = conn.default_channel
-            try:
-                return channel.queue_purge("celery") or 0
-            except Exception:  # noqa: BLE001 - no such queue yet: nothing to purge
-                return 0
-
-    def stop(self) -> None:
-        if self.own_vhost:
-            deleted = self._ctl("delete_vhost", self.vhost)
-            if deleted.returncode != 0:
-                print(f"warning: rabbitmqctl delete_vhost {self.vhost} failed: {deleted.stderr.strip()}")
-            self.own_vhost = False
-
-
-class Worker:
-    """``celery -A bench.event_relay.worker_app worker -B`` in its own process
-    group; ``stop`` always ends the whole group (pool children, embedded beat)."""
-
-    def __init__(self, env: dict[str, str], broker_url: str, log_path: Path, workdir: Path):
-        self.env = {**env, "CELERY_BROKER_URL": broker_url}
-        self.log_path = log_path
-        self.workdir = workdir
-        self.nodename = f"bench-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
-        self.proc: subprocess.Popen | None = None
-        self._log = None
-
-    @property
-    def command(self) -> list[str]:
-        return [
-            CELERY, "-A", "bench.event_relay.worker_app", "worker",
-            "--pool", "prefork", "--concurrency", str(WORKER_CONCURRENCY),
-            "-B", "-s", str(self.workdir / "celerybeat-schedule"),
-            "--loglevel", "WARNING",
-            "--without-mingle", "--without-gossip",
-            "-n", self.nodename,
-        ]  # fmt: skip
-
-    def describe(self) -> str:
-        return (
+def worker(env: dict[str, str], broker_url: str, log_path: Path, workdir: Path) -> infra.CeleryWorker:
+    """``celery -A bench.event_relay.worker_app worker -B``: the embedded beat runs
+    the relay's sweep, as in production."""
+    return infra.CeleryWorker(
+        WORKER_APP,
+        {**env, "CELERY_BROKER_URL": broker_url},
+        log_path,
+        node_prefix="bench",
+        beat_schedule=workdir / "celerybeat-schedule",
+        description=(
             f"celery worker --pool prefork --concurrency {WORKER_CONCURRENCY} -B (embedded beat), "
             "acks_late, prefetch multiplier 1, DB_CONN_MAX_AGE default"
-        )
-
-    def start(self, app) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(self.command)}\n".encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(
-            self.command,
-            cwd=PROJECT_DIR,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-        def answers() -> bool:
-            if self.proc is None or self.proc.poll() is not None:
-                raise RuntimeError(f"the worker exited during start-up; log:\n{self.log_tail()}")
-            return bool(app.control.ping(destination=[self.nodename], timeout=0.5))
-
-        # --loglevel WARNING hides the "ready." line: the worker is ready when it answers a ping.
-        wait_until(answers, 90, "the Celery worker to answer a ping", interval=0.2)
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)  # warm shutdown
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
-        if proc is not None:
-            # Pool children or beat left behind by a parent that died first share the group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        ),
+    )

@@ -9,24 +9,14 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import connection, transaction
 
+from bench.common.infra import poll_until
+from bench.common.probes import db_sessions, queue_ready
+from bench.common.stats import percentiles_ms, rate_figures
 from bench.event_relay import shared, tables, worker_app
 from erp.events import publish
 
 app = worker_app.app
 POLL_S = 0.05  # how often the bench process looks for the last effect (after publishing only)
-
-
-def check_publisher(url: str) -> None:
-    """Make sure this process really sends to ``url`` (never eagerly in-process).
-
-    The settings were read at django.setup() with CELERY_BROKER_URL=url, so they
-    match the worker's (queue type, publisher confirms on RabbitMQ); this only
-    guards against eager mode and a stray broker."""
-    app.conf.task_always_eager = False
-    if app.conf.broker_url != url:
-        raise RuntimeError(f"the Celery app points at {app.conf.broker_url!r}, not {url!r}")
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=3)
 
 
 def create_tables() -> None:
@@ -39,36 +29,6 @@ def truncate() -> None:
     names = ", ".join((*tables.RELAY_TABLES, *tables.BENCH_TABLES))
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {names} CASCADE")
-
-
-def queue_ready() -> int:
-    """Messages still waiting in the default ``celery`` queue (not counting ones a
-    worker holds unacknowledged): a sanity check after a run, expected 0."""
-    with app.connection_for_write() as conn:
-        try:
-            return conn.default_channel.queue_declare(queue="celery", passive=True).message_count
-        except Exception:  # noqa: BLE001 - the queue does not exist (yet): nothing waits
-            return 0
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not sorted_values:
-        return float("nan")
-    pos = (len(sorted_values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
-
-
-def _ms(seconds: list[float]) -> dict[str, float]:
-    values = sorted(seconds)
-    return {
-        "p50_ms": round(percentile(values, 0.50) * 1000, 3),
-        "p95_ms": round(percentile(values, 0.95) * 1000, 3),
-        "p99_ms": round(percentile(values, 0.99) * 1000, 3),
-        "max_ms": round(values[-1] * 1000, 3) if values else float("nan"),
-    }
 
 
 def _rounded_ms(seconds: float | None) -> float:
@@ -88,33 +48,24 @@ class RunResult:
     checks: dict = field(default_factory=dict)
     breakdown: dict = field(default_factory=dict)  # relay only: medians of the stages
 
+    @classmethod
+    def timed(cls, kind: str, n: int, t0: float, t_published: float, end: float, **figures) -> RunResult:
+        """A run of ``n`` messages whose publishing started at ``t0``, ended at
+        ``t_published``, and whose last effect came at ``end`` (seconds, one clock)."""
+        total_s, publish_s, per_s = rate_figures(n, t0, t_published, end)
+        return cls(kind=kind, events=n, total_s=total_s, publish_s=publish_s, per_s=per_s, **figures)
+
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def db_sessions() -> int:
-    """Connections ever opened to the benchmark database (pg_stat_database.sessions,
-    PostgreSQL 14+; -1 when unavailable): the delta over a run shows how many
-    PostgreSQL connections its messages cost."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
-            return int(cursor.fetchone()[0])
-    except Exception:  # noqa: BLE001 - older PostgreSQL: no such column
-        return -1
-
-
 def _wait(query: str, params: list, done, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
+    def fetch():
         with connection.cursor() as cursor:
             cursor.execute(query, params)
-            row = cursor.fetchone()
-        if done(row):
-            return row
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what} (last: {row})")
-        time.sleep(POLL_S)
+            return cursor.fetchone()
+
+    return poll_until(fetch, done, timeout, what, POLL_S)
 
 
 def _latencies(table: str) -> tuple[list[float], float]:
@@ -179,18 +130,17 @@ def run_relay(n: int, timeout: float) -> RunResult:
             """  # noqa: S608
         )
         to_taken, to_taken_p95, taken_to_effect = cursor.fetchone()
-    total = last - t0
-    return RunResult(
-        kind="relay",
-        events=n,
-        total_s=round(total, 4),
-        publish_s=round(t_published - t0, 4),
-        per_s=round(n / total, 1),
-        latency=_ms(latencies),
+    return RunResult.timed(
+        "relay",
+        n,
+        t0,
+        t_published,
+        last,
+        latency=percentiles_ms(latencies),
         publish_call={
-            "in_transaction_ms_p50": _ms(in_tx)["p50_ms"],
-            "commit_and_handover_ms_p50": _ms(commit)["p50_ms"],
-            "total_ms_p50": _ms([x + y for x, y in zip(in_tx, commit, strict=True)])["p50_ms"],
+            "in_transaction_ms_p50": percentiles_ms(in_tx)["p50_ms"],
+            "commit_and_handover_ms_p50": percentiles_ms(commit)["p50_ms"],
+            "total_ms_p50": percentiles_ms([x + y for x, y in zip(in_tx, commit, strict=True)])["p50_ms"],
         },
         backlog_at_publish_end=n - _effects_before(shared.EVENT_EFFECTS, t_published),
         checks={
@@ -198,7 +148,7 @@ def run_relay(n: int, timeout: float) -> RunResult:
             "db_sessions_opened": db_sessions() - sessions,
             "deliveries": statuses,
             "inbox_records": inbox,
-            "queue_ready_after": queue_ready(),
+            "queue_ready_after": queue_ready(app),
         },
         breakdown={
             "published_to_taken_ms_p50": _rounded_ms(to_taken),
@@ -221,20 +171,19 @@ def run_insert(n: int, timeout: float) -> RunResult:
     t_published = time.time()
     _wait(f"SELECT count(*) FROM {shared.TASK_EFFECTS}", [], lambda r: r[0] >= n, timeout, f"{n} task rows")  # noqa: S608
     latencies, last = _latencies(shared.TASK_EFFECTS)
-    total = last - t0
-    return RunResult(
-        kind="insert",
-        events=n,
-        total_s=round(total, 4),
-        publish_s=round(t_published - t0, 4),
-        per_s=round(n / total, 1),
-        latency=_ms(latencies),
-        publish_call={"apply_async_ms_p50": _ms(calls)["p50_ms"]},
+    return RunResult.timed(
+        "insert",
+        n,
+        t0,
+        t_published,
+        last,
+        latency=percentiles_ms(latencies),
+        publish_call={"apply_async_ms_p50": percentiles_ms(calls)["p50_ms"]},
         backlog_at_publish_end=n - _effects_before(shared.TASK_EFFECTS, t_published),
         checks={
             "effects": len(latencies),
             "db_sessions_opened": db_sessions() - sessions,
-            "queue_ready_after": queue_ready(),
+            "queue_ready_after": queue_ready(app),
         },
     )
 
@@ -265,18 +214,17 @@ def run_noop(n: int, timeout: float) -> RunResult:
         timeout,
         "the marker task after the no-op tasks",
     )
-    total = end - t0
-    return RunResult(
-        kind="noop",
-        events=n,
-        total_s=round(total, 4),
-        publish_s=round(t_published - t0, 4),
-        per_s=round(n / total, 1),
-        publish_call={"apply_async_ms_p50": _ms(calls)["p50_ms"]},
+    return RunResult.timed(
+        "noop",
+        n,
+        t0,
+        t_published,
+        end,
+        publish_call={"apply_async_ms_p50": percentiles_ms(calls)["p50_ms"]},
         checks={
             "marker_seen": True,
             "db_sessions_opened": db_sessions() - sessions,
-            "queue_ready_after": queue_ready(),
+            "queue_ready_after": queue_ready(app),
         },
     )
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import traceback
 from pathlib import Path
+
+from bench.common import cli
 
 KINDS = ("relay", "noop", "insert")
 
@@ -35,22 +36,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # so the finally block stops the worker
-
-
 def run(args: argparse.Namespace) -> dict:
     import django
 
     django.setup()
+    from bench.common.probes import check_broker
     from bench.event_relay import infra, measure
 
     url = os.environ["CELERY_BROKER_URL"]
     name = args.broker
-    measure.check_publisher(url)
+    # The settings were read at django.setup() with this URL, so they match the
+    # worker's (queue type, publisher confirms on RabbitMQ); what is left to rule
+    # out is eager mode and a stray broker.
+    check_broker(measure.app, url)
     measure.create_tables()
     measure.truncate()
-    worker = infra.Worker(dict(os.environ), url, args.worker_log, args.workdir)
+    worker = infra.worker(dict(os.environ), url, args.worker_log, args.workdir)
     runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     try:
         worker.start(measure.app)
@@ -63,24 +64,21 @@ def run(args: argparse.Namespace) -> dict:
                 raise RuntimeError(f"the worker died during the {kind} run; log:\n{worker.log_tail()}")
             return result
 
-        if args.warmup:
-            for kind in KINDS:
-                one(kind, args.warmup)
-            print(f"[{name}] warm-up done ({args.warmup} per kind)", flush=True)
-        for repeat in range(1, args.repeats + 1):
-            for kind in KINDS:
-                result = one(kind, args.events)
-                runs[kind].append(result.as_dict())
-                lat = (
-                    f"p50 {result.latency['p50_ms']:8.2f} ms  p95 {result.latency['p95_ms']:8.2f} ms"
-                    if result.latency
-                    else " " * 35
-                )
-                print(
-                    f"[{name}] repeat {repeat}/{args.repeats} {kind:<6} {result.per_s:8.1f}/s  {lat}  "
-                    f"total {result.total_s:6.2f} s  publishing {result.publish_s:6.2f} s",
-                    flush=True,
-                )
+        measured = cli.alternation(
+            KINDS, one, warmup=args.warmup, repeats=args.repeats, size=args.events, label=f"[{name}] "
+        )
+        for repeat, kind, result in measured:
+            runs[kind].append(result.as_dict())
+            lat = (
+                f"p50 {result.latency['p50_ms']:8.2f} ms  p95 {result.latency['p95_ms']:8.2f} ms"
+                if result.latency
+                else " " * 35
+            )
+            print(
+                f"[{name}] repeat {repeat}/{args.repeats} {kind:<6} {result.per_s:8.1f}/s  {lat}  "
+                f"total {result.total_s:6.2f} s  publishing {result.publish_s:6.2f} s",
+                flush=True,
+            )
     finally:
         worker.stop()
         try:
@@ -101,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    cli.exit_on_sigterm()
     try:
         document = run(args)
     except KeyboardInterrupt:

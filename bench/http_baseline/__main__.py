@@ -10,19 +10,13 @@ same load and prints medians; also writes bench/results/http_baseline.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import math
-import os
-import platform
-import signal
-import statistics
-import subprocess
-import sys
+from statistics import median
 
+from bench.common import cli
+from bench.common.infra import PROJECT_DIR, RESULTS_DIR, prepare_database
 from bench.http_baseline import load, server
 
-RESULTS_DIR = server.PROJECT_DIR / "bench" / "results"
 RESULTS_FILE = RESULTS_DIR / "http_baseline.json"
 GUNICORN_LOG = RESULTS_DIR / "http_baseline.gunicorn.log"
 
@@ -35,10 +29,10 @@ MAX_ERROR_SHARE = 0.5
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.http_baseline", description=__doc__.split("\n\n")[0])
+    p = cli.parser("http_baseline", __doc__)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run (default 10)")
     p.add_argument("--connections", type=int, default=8, help="concurrent connections (default 8)")
-    p.add_argument("--repeats", type=int, default=3, help="bare/me alternations (default 3)")
+    cli.add_repeats(p, "bare/me")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per endpoint (default 2)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     p.add_argument(
@@ -48,46 +42,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="load generator: wrk if installed (auto), or force one",
     )
     args = p.parse_args(argv)
-    if not (1 <= args.duration <= 600):
-        p.error("--duration must be between 1 and 600 seconds")
-    if not (1 <= args.connections <= 256):
-        p.error("--connections must be between 1 and 256")
-    if not (1 <= args.repeats <= 50):
-        p.error("--repeats must be between 1 and 50")
-    if not (0 <= args.warmup <= 60):
-        p.error("--warmup must be between 0 and 60 seconds")
-    if not (1 <= args.workers <= 32):
-        p.error("--workers must be between 1 and 32")
+    cli.require_between(p, args, "--duration", 1, 600, "seconds")
+    cli.require_between(p, args, "--connections", 1, 256)
+    cli.require_between(p, args, "--repeats", 1, 50)
+    cli.require_between(p, args, "--warmup", 0, 60, "seconds")
+    cli.require_between(p, args, "--workers", 1, 32)
     if args.loadgen == "wrk" and not load.wrk_path():
         p.error("--loadgen wrk: wrk is not installed (apt-get install wrk)")
     if args.loadgen == "wrk" and args.duration != round(args.duration):
         p.error("wrk takes whole seconds: give an integer --duration")
     return args
-
-
-def _sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # so the finally blocks stop gunicorn
-
-
-def git_revision() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=server.PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=server.PROJECT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return f"{rev}{'+dirty' if dirty else ''}" if rev else "unknown"
-    except OSError:
-        return "unknown"
 
 
 def check_run(name: str, result: load.RunResult) -> None:
@@ -115,10 +79,6 @@ def server_log_summary(limit: int = 20) -> list[str]:
     if len(shown) > limit:
         shown = [*shown[:limit], f"  ... {len(shown) - limit} more distinct lines"]
     return shown
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def summarize(runs: dict[str, list[load.RunResult]]) -> dict:
@@ -159,9 +119,7 @@ def print_table(summary: dict, repeats: int, meta: dict) -> None:
     print(f"server: {meta['gunicorn']}; load generator: {meta['load_generator']}")
     print()
     columns = ("req/s", "p50 ms", "p95 ms", "p99 ms", "non-200", "sock err")
-    header = f"{'endpoint':<22}" + "".join(f"{c:>10}" for c in columns)
-    print(header)
-    print("-" * len(header))
+    rule = cli.print_table_header("endpoint", 22, columns, 10)
     for name in ENDPOINTS:
         row = summary[name]
         print(
@@ -169,7 +127,7 @@ def print_table(summary: dict, repeats: int, meta: dict) -> None:
             f"{row['p99_ms']:>10.2f}{row['non_200']:>10}{row['socket_errors']:>10}"
         )
     ratio = summary["ratio_me_over_bare"]
-    print("-" * len(header))
+    print(rule)
     print(
         f"{'ratio me/bare':<22}"
         + "".join(f"{ratio[k]:>10.3f}" for k in ("requests_per_s", "p50_ms", "p95_ms"))
@@ -191,7 +149,7 @@ def print_table(summary: dict, repeats: int, meta: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    cli.exit_on_sigterm()
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and load.wrk_path() is not None)
     load_generator = (
         f"{load.wrk_version()} (1 thread, --latency, Lua script for the header and status counts)"
@@ -204,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     env = server.django_env(jwt_access_minutes=jwt_minutes)
     config = server.GunicornConfig(workers=args.workers)
 
-    created = server.ensure_database()
-    print(f"database {server.DATABASE}: {'created' if created else 'exists, reused'}", flush=True)
-    server.migrate(env)
-    print("migrations applied", flush=True)
+    prepare_database(server.DATABASE, env)
     username, password, message = server.ensure_user(env)
     print(message, flush=True)
 
@@ -264,11 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         gunicorn.stop()
 
     meta = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git": git_revision(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+        **cli.host_meta(),
         "connections": args.connections,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
@@ -277,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "gunicorn": f"{config.describe()}, timeout={config.timeout}s, bound to {server.HOST}, "
         "DEBUG=false, DB_CONN_MAX_AGE default",
         "database": server.DATABASE,
-        "server_log": str(GUNICORN_LOG.relative_to(server.PROJECT_DIR)),
+        "server_log": str(GUNICORN_LOG.relative_to(PROJECT_DIR)),
         "cache": server.CACHE_URL,
         "note": "median over repeats; shared noisy machine, load generator on the same host",
     }
@@ -288,24 +239,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ngunicorn/Django output at WARNING or above ({GUNICORN_LOG}), distinct lines:")
         print("\n".join(log_lines))
 
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     document = {
         "benchmark": "http_baseline",
         "meta": meta,
         "summary": summary,
         "runs": {name: [r.as_dict() for r in results] for name, results in runs.items()},
     }
-    RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwritten {RESULTS_FILE.relative_to(server.PROJECT_DIR)}")
+    cli.write_results(RESULTS_FILE, document)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (RuntimeError, OSError) as exc:
-        print(f"\nhttp_baseline FAILED: {exc}\n(server log: {GUNICORN_LOG})", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\nhttp_baseline interrupted; gunicorn stopped", file=sys.stderr)
-        sys.exit(130)
+    cli.run_main(
+        main, "http_baseline", stopped="gunicorn stopped", failure_note=f"\n(server log: {GUNICORN_LOG})"
+    )

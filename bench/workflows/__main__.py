@@ -12,24 +12,28 @@ workflow runs/s / chains/s (target >= 1/3); writes bench/results/workflows.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
-import platform
-import signal
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from statistics import median
 
+from bench.common import cli
+from bench.common.infra import (
+    PROJECT_DIR,
+    RESULTS_DIR,
+    RedisServer,
+    drop_declared_variables,
+    prepare_database,
+)
+from bench.common.stats import medians
 from bench.workflows import infra
 
-RESULTS_DIR = infra.PROJECT_DIR / "bench" / "results"
 RESULTS_FILE = RESULTS_DIR / "workflows.json"
 WORKER_LOG = RESULTS_DIR / "workflows.worker.log"
 PROFILE_FILE = RESULTS_DIR / "workflows.profile.txt"
 KINDS = ("workflow", "chain")
+LATENCY_KEYS = ("p50_ms", "p95_ms", "p99_ms")
 LABELS = {
     "workflow": "workflow: bench_three_steps (3 AutoSteps)",
     "chain": "baseline: chain(step_a, step_b, step_c)",
@@ -54,60 +58,26 @@ COMPLETION = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.workflows", description=__doc__.split("\n\n")[0])
+    p = cli.parser("workflows", __doc__)
     p.add_argument(
         "--runs", type=int, default=500, help="workflow runs (and chains) per repeat (default 500)"
     )
-    p.add_argument("--repeats", type=int, default=3, help="workflow/chain alternations (default 3)")
-    p.add_argument("--warmup", type=int, default=20, help="runs and chains before measuring (default 20)")
+    cli.add_repeats(p, "workflow/chain")
+    cli.add_warmup_count(p, 20, "runs and chains")
     p.add_argument(
         "--profile",
         type=int,
         default=200,
         help="runs for the in-process breakdown of the engine's time after the repeats (0: skip; default 200)",
     )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help="seconds a repeat may take to complete after sending (default 60 + 0.2 s per run)",
-    )
+    cli.add_timeout(p, "seconds a repeat may take to complete after sending (default 60 + 0.2 s per run)")
     args = p.parse_args(argv)
-    if not (10 <= args.runs <= 100_000):
-        p.error("--runs must be between 10 and 100000")
-    if not (1 <= args.repeats <= 50):
-        p.error("--repeats must be between 1 and 50")
-    if not (0 <= args.warmup <= 10_000):
-        p.error("--warmup must be between 0 and 10000")
-    if not (0 <= args.profile <= 10_000):
-        p.error("--profile must be between 0 and 10000")
-    if args.timeout is None:
-        args.timeout = 60 + 0.2 * args.runs
-    elif not (1 <= args.timeout <= 86_400):
-        p.error("--timeout must be between 1 and 86400 seconds")
+    cli.require_between(p, args, "--runs", 10, 100_000)
+    cli.require_between(p, args, "--repeats", 1, 50)
+    cli.require_between(p, args, "--warmup", 0, 10_000)
+    cli.require_between(p, args, "--profile", 0, 10_000)
+    cli.resolve_timeout(p, args, 60 + 0.2 * args.runs)
     return args
-
-
-def _sigterm(signum, frame):
-    raise SystemExit(128 + signum)  # so the finally blocks stop the worker and the broker
-
-
-def git_revision() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=infra.PROJECT_DIR, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-
-    try:
-        rev = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-        return f"{rev}{'+dirty' if dirty else ''}" if rev else "unknown"
-    except OSError:
-        return "unknown"
-
-
-def med(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def summarize(runs: dict[str, list[dict]]) -> dict:
@@ -115,30 +85,27 @@ def summarize(runs: dict[str, list[dict]]) -> dict:
     for kind in KINDS:
         results = runs[kind]
         row = {
-            "per_s": round(med([r["per_s"] for r in results]), 1),
-            "total_s": round(med([r["total_s"] for r in results]), 3),
-            "send_per_s": round(med([r["n"] / r["send_s"] for r in results]), 1),
-            "done_at_send_end": med([r["done_at_send_end"] for r in results]),
+            "per_s": round(median([r["per_s"] for r in results]), 1),
+            "total_s": round(median([r["total_s"] for r in results]), 3),
+            "send_per_s": round(median([r["n"] / r["send_s"] for r in results]), 1),
+            "done_at_send_end": median([r["done_at_send_end"] for r in results]),
             "db_connections_per_item": round(
-                med([r["checks"]["db_sessions_opened"] / r["n"] for r in results]), 3
+                median([r["checks"]["db_sessions_opened"] / r["n"] for r in results]), 3
             ),
         }
-        for key in ("p50_ms", "p95_ms", "p99_ms"):
-            row[key] = round(med([r["latency"][key] for r in results]), 3)
-        for key in results[0]["send_call"]:
-            row[key] = round(med([r["send_call"][key] for r in results]), 3)
+        row.update(medians(results, "latency", LATENCY_KEYS))
+        row.update(medians(results, "send_call"))
         if kind == "workflow":
-            row["per_s_drained"] = round(med([r["per_s_drained"] for r in results]), 1)
-            row["queued_when_last_run_completed"] = med(
+            row["per_s_drained"] = round(median([r["per_s_drained"] for r in results]), 1)
+            row["queued_when_last_run_completed"] = median(
                 [r["checks"]["queued_when_last_run_completed"] for r in results]
             )
-        for key in results[0]["breakdown"]:
-            row[key] = round(med([r["breakdown"][key] for r in results]), 3)
+        row.update(medians(results, "breakdown"))
         tasks: dict[str, list[float]] = {}
         for r in results:
             for name, count in r["checks"].get("worker_tasks", {}).items():
                 tasks.setdefault(name, []).append(count / r["n"])
-        row["worker_tasks_per_item"] = {name: round(med(v), 3) for name, v in sorted(tasks.items())}
+        row["worker_tasks_per_item"] = {name: round(median(v), 3) for name, v in sorted(tasks.items())}
         summary[kind] = row
     wf, ch = summary["workflow"], summary["chain"]
     summary["ratio_workflow_over_chain"] = {
@@ -170,16 +137,14 @@ def print_summary(s: dict, meta: dict) -> None:
     )
     print()
     columns = ("per s", "p50 ms", "p95 ms", "send/s", "done@send", "conn/item")
-    header = f"{'run':<44}" + "".join(f"{c:>11}" for c in columns)
-    print(header)
-    print("-" * len(header))
+    rule = cli.print_table_header("run", 44, columns, 11)
     for kind in KINDS:
         row = s[kind]
         print(
             f"{LABELS[kind]:<44}{row['per_s']:>11.1f}{row['p50_ms']:>11.1f}{row['p95_ms']:>11.1f}"
             f"{row['send_per_s']:>11.1f}{row['done_at_send_end']:>11g}{row['db_connections_per_item']:>11.2f}"
         )
-    print("-" * len(header))
+    print(rule)
     r = s["ratio_workflow_over_chain"]
     verdict = "meets" if s["meets_target"] else "BELOW"
     print(
@@ -251,14 +216,12 @@ def measure_all(args, env: dict[str, str], broker_url: str) -> tuple[dict, dict 
 
     measure.configure(broker_url)
     measure.truncate()
-    worker = infra.Worker(env, WORKER_LOG)
+    worker = infra.worker(env, WORKER_LOG)
     runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     profile = None
     try:
         worker.start(measure.app)
-        print(
-            f"worker {worker.nodename} answers (log: {WORKER_LOG.relative_to(infra.PROJECT_DIR)})", flush=True
-        )
+        print(f"worker {worker.nodename} answers (log: {WORKER_LOG.relative_to(PROJECT_DIR)})", flush=True)
 
         def one(kind: str, n: int) -> dict:
             measure.truncate()
@@ -273,21 +236,16 @@ def measure_all(args, env: dict[str, str], broker_url: str) -> tuple[dict, dict 
             result["checks"]["worker_tasks"] = {name: count for name, count in ran.items() if count}
             return result
 
-        if args.warmup:
-            for kind in KINDS:
-                one(kind, args.warmup)
-            print(f"warm-up done ({args.warmup} per kind)", flush=True)
-        for repeat in range(1, args.repeats + 1):
-            for kind in KINDS:
-                result = one(kind, args.runs)
-                runs[kind].append(result)
-                lat = result["latency"]
-                print(
-                    f"repeat {repeat}/{args.repeats} {kind:<8} {result['per_s']:8.1f}/s  p50 {lat['p50_ms']:8.1f} ms  "
-                    f"p95 {lat['p95_ms']:8.1f} ms  total {result['total_s']:6.2f} s  sending {result['send_s']:6.2f} s  "
-                    f"tasks {result['checks']['worker_tasks']}",
-                    flush=True,
-                )
+        measured = cli.alternation(KINDS, one, warmup=args.warmup, repeats=args.repeats, size=args.runs)
+        for repeat, kind, result in measured:
+            runs[kind].append(result)
+            lat = result["latency"]
+            print(
+                f"repeat {repeat}/{args.repeats} {kind:<8} {result['per_s']:8.1f}/s  p50 {lat['p50_ms']:8.1f} ms  "
+                f"p95 {lat['p95_ms']:8.1f} ms  total {result['total_s']:6.2f} s  sending {result['send_s']:6.2f} s  "
+                f"tasks {result['checks']['worker_tasks']}",
+                flush=True,
+            )
         worker.stop()  # the profile runs in this process alone
         if args.profile:
             from bench.workflows import profile as profiling
@@ -305,24 +263,18 @@ def measure_all(args, env: dict[str, str], broker_url: str) -> tuple[dict, dict 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
+    cli.exit_on_sigterm()
     env = infra.django_env()
-    created = infra.ensure_database()
-    print(f"database {infra.DATABASE}: {'created' if created else 'exists, reused'}", flush=True)
-    infra.migrate(env)
-    print("migrations applied", flush=True)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    prepare_database(infra.DATABASE, env)
 
     with tempfile.TemporaryDirectory(prefix="bench-workflows-") as tmp:
-        broker = infra.RedisServer(Path(tmp) / "redis")
+        broker = RedisServer(Path(tmp) / "redis")
         try:
             broker.start()
             print(f"broker: {broker.description}", flush=True)
             env["CELERY_BROKER_URL"] = broker.url
             # This process's Django reads the same environment as the worker's.
-            for var in infra.VARIABLES:
-                os.environ.pop(var.name, None)
-                os.environ.pop(f"{var.name}_FILE", None)
+            drop_declared_variables(os.environ)
             os.environ.update(env)
             import django
 
@@ -335,11 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             broker.stop()
 
     meta = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git": git_revision(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
+        **cli.host_meta(),
         "runs": args.runs,
         "repeats": args.repeats,
         "warmup": args.warmup,
@@ -348,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         "broker": broker.description,
         "worker": worker_description,
         "celery_db_reuse_max": reuse_max,
-        "worker_log": str(WORKER_LOG.relative_to(infra.PROJECT_DIR)),
+        "worker_log": str(WORKER_LOG.relative_to(PROJECT_DIR)),
         "work": WORK.format(redis=infra.CACHE_URL),
         "completion": COMPLETION,
         "baseline_last_step": "step_c does one Redis write (RPUSH); steps a and b do nothing",
@@ -359,17 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     if profile:
         print_profile(profile)
     document = {"benchmark": "workflows", "meta": meta, "summary": summary, "profile": profile, "runs": runs}
-    RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwritten {RESULTS_FILE.relative_to(infra.PROJECT_DIR)}")
+    cli.write_results(RESULTS_FILE, document)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (RuntimeError, OSError) as exc:
-        print(f"\nworkflows bench FAILED: {exc}\n(worker log: {WORKER_LOG})", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\nworkflows bench interrupted; worker and broker stopped", file=sys.stderr)
-        sys.exit(130)
+    cli.run_main(
+        main,
+        "workflows bench",
+        stopped="worker and broker stopped",
+        failure_note=f"\n(worker log: {WORKER_LOG})",
+    )

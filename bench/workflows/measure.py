@@ -12,6 +12,9 @@ from celery import chain
 from django.db import connection
 from django.db.models import Count, Q
 
+from bench.common.infra import poll_until
+from bench.common.probes import check_broker, db_sessions, queue_ready
+from bench.common.stats import percentiles_ms, rate_figures
 from bench.workflows import definitions, worker_app
 from workflows import services
 from workflows.models import Checkpoint, WorkflowRun
@@ -36,11 +39,8 @@ _record = redis.Redis.from_url(definitions.RECORD_REDIS_URL)
 
 def configure(broker_url: str) -> None:
     """Send to ``broker_url`` for real (never eagerly in-process) and check it answers."""
-    app.conf.update(task_always_eager=False, broker_url=broker_url)
-    if app.conf.broker_url != broker_url:
-        raise RuntimeError(f"the Celery app points at {app.conf.broker_url!r}, not {broker_url!r}")
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=3)
+    app.conf.broker_url = broker_url
+    check_broker(app, broker_url)
     _record.ping()
 
 
@@ -49,45 +49,6 @@ def truncate() -> None:
         cursor.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
     for key in _record.scan_iter(match=definitions.KEY_PREFIX + "*"):
         _record.delete(key)
-
-
-def queue_ready() -> int:
-    """Messages still waiting in the ``celery`` queue (expected 0 after a run)."""
-    with app.connection_for_write() as conn:
-        try:
-            return conn.default_channel.queue_declare(queue="celery", passive=True).message_count
-        except Exception:  # noqa: BLE001 - no such queue (yet): nothing waits
-            return 0
-
-
-def db_sessions() -> int:
-    """Connections ever opened to the bench database (pg_stat_database.sessions, PG 14+; -1 if not)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
-            return int(cursor.fetchone()[0])
-    except Exception:  # noqa: BLE001
-        return -1
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not sorted_values:
-        return float("nan")
-    pos = (len(sorted_values) - 1) * q
-    low = int(pos)
-    high = min(low + 1, len(sorted_values) - 1)
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
-
-
-def ms(seconds: list[float]) -> dict[str, float]:
-    values = sorted(seconds)
-    return {
-        "p50_ms": round(percentile(values, 0.50) * 1000, 3),
-        "p95_ms": round(percentile(values, 0.95) * 1000, 3),
-        "p99_ms": round(percentile(values, 0.99) * 1000, 3),
-        "max_ms": round(values[-1] * 1000, 3) if values else float("nan"),
-    }
 
 
 @dataclass
@@ -105,19 +66,15 @@ class RunResult:
     checks: dict = field(default_factory=dict)
     breakdown: dict = field(default_factory=dict)
 
+    @classmethod
+    def timed(cls, kind: str, n: int, t0: float, t_sent: float, end: float, **figures) -> RunResult:
+        """``n`` items whose sending started at ``t0``, ended at ``t_sent``, and the
+        last of which completed at ``end`` (seconds, one clock)."""
+        total_s, send_s, per_s = rate_figures(n, t0, t_sent, end)
+        return cls(kind=kind, n=n, total_s=total_s, send_s=send_s, per_s=per_s, **figures)
+
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def _wait(poll, done, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = poll()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what} (last: {value})")
-        time.sleep(POLL_S)
 
 
 def drain(timeout: float) -> float:
@@ -130,7 +87,7 @@ def drain(timeout: float) -> float:
     then, and cannot leak into the next measured run."""
     key = f"{definitions.KEY_PREFIX}drain:{uuid.uuid4().hex}"
     definitions.step_c.si(key, time.time()).apply_async()
-    _wait(lambda: _record.llen(key), lambda count: count >= 1, timeout, "the drain marker")
+    poll_until(lambda: _record.llen(key), lambda count: count >= 1, timeout, "the drain marker", POLL_S)
     (raw,) = _record.lrange(key, 0, -1)
     _record.delete(key)
     return float(raw.split()[1])
@@ -160,13 +117,13 @@ def run_workflows(n: int, timeout: float) -> RunResult:
             raise RuntimeError(f"{counts['failed']} run(s) failed; first: {run} error {run.error!r}")
         return counts["completed"] >= n
 
-    _wait(poll, done, timeout, f"{n} completed runs")
-    queued_at_completion = queue_ready()
+    poll_until(poll, done, timeout, f"{n} completed runs", POLL_S)
+    queued_at_completion = queue_ready(app)
     drained_at = drain(timeout)
     rows = list(WorkflowRun.objects.filter(status=COMPLETED).values_list("created_at", "updated_at"))
     latencies = [(u - c).total_seconds() for c, u in rows]
     end = max(u for _, u in rows).timestamp()
-    total = end - t0
+    call_ms = percentiles_ms(calls)
     sample = WorkflowRun.objects.filter(status=COMPLETED).values_list("result", flat=True).first()
     checkpoints = Checkpoint.objects.count()
     with connection.cursor() as cursor:
@@ -197,14 +154,14 @@ def run_workflows(n: int, timeout: float) -> RunResult:
         raise RuntimeError(f"expected {CHECKPOINTS_PER_RUN * n} checkpoints, found {checkpoints}")
     if sample != EXPECTED_RESULT:
         raise RuntimeError(f"unexpected result {sample!r}, expected {EXPECTED_RESULT!r}")
-    return RunResult(
-        kind="workflow",
-        n=n,
-        total_s=round(total, 4),
-        send_s=round(t_sent - t0, 4),
-        per_s=round(n / total, 1),
-        latency=ms(latencies),
-        send_call={"run_start_ms_p50": ms(calls)["p50_ms"], "run_start_ms_p95": ms(calls)["p95_ms"]},
+    return RunResult.timed(
+        "workflow",
+        n,
+        t0,
+        t_sent,
+        end,
+        latency=percentiles_ms(latencies),
+        send_call={"run_start_ms_p50": call_ms["p50_ms"], "run_start_ms_p95": call_ms["p95_ms"]},
         done_at_send_end=sum(1 for _, u in rows if u.timestamp() <= t_sent),
         drained_s=round(drained_at - t0, 4),
         per_s_drained=round(n / (drained_at - t0), 1),
@@ -215,7 +172,7 @@ def run_workflows(n: int, timeout: float) -> RunResult:
             "run_completed_events": completed_events,
             "deliveries": deliveries,
             "db_sessions_opened": db_sessions() - sessions,
-            "queue_ready_after": queue_ready(),
+            "queue_ready_after": queue_ready(app),
         },
         breakdown={
             "start_to_step_a_done_ms_p50": round(start_to_first * 1000, 3),
@@ -240,25 +197,25 @@ def run_chains(n: int, timeout: float) -> RunResult:
         chain(step_a.si(), step_b.si(), step_c.si(key, time.time())).apply_async()
         calls.append(perf() - a)
     t_sent = time.time()
-    _wait(lambda: _record.llen(key), lambda count: count >= n, timeout, f"{n} completed chains")
+    poll_until(lambda: _record.llen(key), lambda count: count >= n, timeout, f"{n} completed chains", POLL_S)
     entries = [tuple(map(float, raw.split())) for raw in _record.lrange(key, 0, -1)]
     _record.delete(key)
     latencies = [done - sent for sent, done in entries]
     end = max(done for _, done in entries)
-    total = end - t0
-    return RunResult(
-        kind="chain",
-        n=n,
-        total_s=round(total, 4),
-        send_s=round(t_sent - t0, 4),
-        per_s=round(n / total, 1),
-        latency=ms(latencies),
-        send_call={"apply_async_ms_p50": ms(calls)["p50_ms"], "apply_async_ms_p95": ms(calls)["p95_ms"]},
+    call_ms = percentiles_ms(calls)
+    return RunResult.timed(
+        "chain",
+        n,
+        t0,
+        t_sent,
+        end,
+        latency=percentiles_ms(latencies),
+        send_call={"apply_async_ms_p50": call_ms["p50_ms"], "apply_async_ms_p95": call_ms["p95_ms"]},
         done_at_send_end=sum(1 for _, done in entries if done <= t_sent),
         checks={
             "completed": len(entries),
             "db_sessions_opened": db_sessions() - sessions,
-            "queue_ready_after": queue_ready(),
+            "queue_ready_after": queue_ready(app),
         },
     )
 

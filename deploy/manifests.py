@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kubernetes.client import (
     V1Capabilities,
+    V1ConfigMap,
     V1ConfigMapEnvSource,
     V1Container,
     V1ContainerPort,
@@ -239,6 +240,24 @@ def migrate_service_account() -> V1ServiceAccount:
     # naming a ServiceAccount that does not exist yet is never created.
     return service_account(
         MIGRATE_SERVICE_ACCOUNT, {**PRESYNC_HOOK, "argocd.argoproj.io/sync-wave": WAVE_MIGRATE_CONFIG}
+    )
+
+
+def migrate_config_map(values: dict[str, str]) -> V1ConfigMap:
+    """The migrate Job's configuration: the same values as the workloads' generated
+    ConfigMap, but a PreSync hook like the Job (created before it, a lower wave),
+    so it exists before the Sync phase creates the other one. A plain resource
+    with a fixed name, not a generated one: kubectl 1.20's kustomize has no
+    per-generator options, and a hook is never pruned, so a hashed name would
+    leave one stale ConfigMap behind per change."""
+    return V1ConfigMap(
+        api_version="v1",
+        kind="ConfigMap",
+        metadata=meta(
+            config.MIGRATE_CONFIGMAP_NAME,
+            annotations={**PRESYNC_HOOK, "argocd.argoproj.io/sync-wave": WAVE_MIGRATE_CONFIG},
+        ),
+        data=values,
     )
 
 
@@ -555,6 +574,7 @@ def base() -> dict[str, object]:
     files: dict[str, object] = {
         "serviceaccount.yaml": service_account(),
         "migrate-serviceaccount.yaml": migrate_service_account(),
+        "migrate-configmap.yaml": migrate_config_map(config.base_config()),
         "web-deployment.yaml": web_deployment(),
         "web-service.yaml": web_service(),
         "web-hpa.yaml": web_hpa(),
@@ -635,6 +655,12 @@ def overlay_patches(env: Environment) -> dict[str, object]:
                 template=_secret_pod_patch(env, component),
             ),
         )
+    patches["migrate-configmap.yaml"] = V1ConfigMap(
+        api_version="v1",
+        kind="ConfigMap",
+        metadata=V1ObjectMeta(name=config.MIGRATE_CONFIGMAP_NAME),
+        data=config.overlay_config(env),
+    )
     patches["migrate-job.yaml"] = V1Job(
         api_version="batch/v1",
         kind="Job",

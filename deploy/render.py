@@ -63,34 +63,12 @@ def _literals(values: dict[str, str]) -> list[str]:
     return [f"{name}={value}" for name, value in values.items()]
 
 
-def config_generators(values: dict[str, str], **fields: str) -> list[dict]:
-    """The ConfigMaps the workloads and the migrate Job read, both generated from
-    ``values``, so the migration always runs with the workloads' configuration."""
-    return [
-        # Its name gets a hash of its content, so a changed value rolls the pods that
-        # read it; Argo CD applies it before them (wave -2 of the Sync phase).
-        {
-            "name": config.CONFIGMAP_NAME,
-            **fields,
-            "literals": _literals(values),
-            "options": {"annotations": {"argocd.argoproj.io/sync-wave": manifests.WAVE_CONFIG}},
-        },
-        # A PreSync hook like the Job, created before it (a lower wave). A fixed name:
-        # the Job is re-created on every sync anyway, and a hook is never pruned, so a
-        # hashed name would leave one stale ConfigMap behind per change.
-        {
-            "name": config.MIGRATE_CONFIGMAP_NAME,
-            **fields,
-            "literals": _literals(values),
-            "options": {
-                "disableNameSuffixHash": True,
-                "annotations": {
-                    **manifests.PRESYNC_HOOK,
-                    "argocd.argoproj.io/sync-wave": manifests.WAVE_MIGRATE_CONFIG,
-                },
-            },
-        },
-    ]
+def config_generator(values: dict[str, str], **fields: str) -> list[dict]:
+    """The workloads' ConfigMap. Its name gets a hash of its content, so a changed
+    value rolls the pods that read it; Argo CD applies it before them (wave -2 of
+    the Sync phase, from the base's generatorOptions). The migrate Job reads a
+    plain copy of the same values (manifests.migrate_config_map)."""
+    return [{"name": config.CONFIGMAP_NAME, **fields, "literals": _literals(values)}]
 
 
 def base_kustomization(files: list[str]) -> dict:
@@ -98,8 +76,11 @@ def base_kustomization(files: list[str]) -> dict:
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": files,
-        "generatorOptions": {"labels": manifests.labels()},
-        "configMapGenerator": config_generators(config.base_config()),
+        "generatorOptions": {
+            "labels": manifests.labels(),
+            "annotations": {"argocd.argoproj.io/sync-wave": manifests.WAVE_CONFIG},
+        },
+        "configMapGenerator": config_generator(config.base_config()),
     }
 
 
@@ -121,7 +102,7 @@ def overlay_kustomization(env: Environment, patch_files: list[str], tag: str) ->
         # `bases` (not `resources`) so that kubectl 1.20's kustomize builds it too.
         "bases": ["../../base"],
         "images": [{"name": manifests.IMAGE, "newName": environments.IMAGE, "newTag": Quoted(tag)}],
-        "configMapGenerator": config_generators(config.overlay_config(env), behavior="merge"),
+        "configMapGenerator": config_generator(config.overlay_config(env), behavior="merge"),
         "patchesStrategicMerge": patch_files,
     }
 

@@ -27,6 +27,11 @@ def _fresh_cache():
     """Replaces the suite's cache reset: nothing here uses the cache."""
 
 
+# The oldest kubectl the overlays must build with (Debian's, kustomize v2.0.3), which
+# deploy/ensure-tools.sh unpacks there.
+OLDEST_KUBECTL = ROOT / ".venv" / "kubectl-debian" / "usr" / "bin" / "kubectl"
+
+
 def kubectl() -> str:
     found = shutil.which("kubectl")
     if not found:
@@ -34,9 +39,19 @@ def kubectl() -> str:
     return found
 
 
-def kustomize(directory: Path) -> str:
+def oldest_kubectl() -> str:
+    if not OLDEST_KUBECTL.is_file():
+        pytest.fail(f"{OLDEST_KUBECTL} missing: run deploy/ensure-tools.sh (scripts/test.sh does)")
+    return str(OLDEST_KUBECTL)
+
+
+def kustomize(directory: Path, binary: str | None = None) -> str:
     result = subprocess.run(
-        [kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=False
+        [binary or kubectl(), "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, f"kubectl kustomize {directory} failed:\n{result.stderr}"
     return result.stdout

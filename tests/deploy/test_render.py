@@ -13,7 +13,17 @@ import pytest
 from config.env import VARIABLES, Var
 from deploy import config, manifests, render
 from deploy.environments import ENVIRONMENTS
-from tests.deploy.conftest import RENDERED, ROOT, configmap, find, generated, pod_templates
+from tests.deploy.conftest import (
+    RENDERED,
+    ROOT,
+    configmap,
+    documents,
+    find,
+    generated,
+    kustomize,
+    oldest_kubectl,
+    pod_templates,
+)
 
 
 def _tree(directory) -> dict[str, bytes]:
@@ -128,3 +138,19 @@ def test_configuration_table_lists_every_variable():
     table = (RENDERED / "CONFIGURATION.md").read_text()
     for var in VARIABLES:
         assert f"| `{var.name}` |" in table
+
+
+@pytest.mark.parametrize("env_name", list(ENVIRONMENTS))
+def test_overlays_build_alike_with_the_oldest_supported_kubectl(env_name):
+    """Debian's kubectl 1.20 (kustomize v2.0.3, what a fresh machine installs)
+    builds the same objects as the kubectl on PATH: nothing in the rendered
+    kustomizations needs a newer kustomize."""
+    overlay = RENDERED / "overlays" / env_name
+    # Only the generated ConfigMap's hash suffix may differ: each kustomize hashes its own way.
+    suffix = re.compile(rf"\b{config.CONFIGMAP_NAME}-[a-z0-9]{{10}}\b")
+
+    def build(binary: str | None) -> dict:
+        objects = documents(suffix.sub(f"{config.CONFIGMAP_NAME}-HASH", kustomize(overlay, binary)))
+        return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+    assert build(oldest_kubectl()) == build(None)

@@ -86,6 +86,11 @@ def test_validation_rejects_unknown_fields_and_unknown_kinds(built):
     kustomization = yaml.safe_load((RENDERED / "overlays" / "staging" / "kustomization.yaml").read_text())
     kustomization["patches"] = []  # kubectl 1.20's kustomize does not know it
     assert validate.validate_resource(kustomization)
+    kustomization = yaml.safe_load((RENDERED / "base" / "kustomization.yaml").read_text())
+    kustomization["configMapGenerator"][0]["options"] = {
+        "disableNameSuffixHash": True
+    }  # nor per-generator options
+    assert any("options" in p for p in validate.validate_resource(kustomization))
 
     unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
     assert any("no schema is an error" in p for p in validate.validate_resource(unknown))

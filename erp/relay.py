@@ -60,14 +60,18 @@ def record(sender, event, using, **kwargs) -> None:
     delivery_ids = _insert_outbox(using, event, subscribers, now=timezone.now())
     metrics.EVENTS_PUBLISHED.labels(event.event_type).inc()
     if delivery_ids:
-        transaction.on_commit(lambda: _hand_over(delivery_ids, using), using=using, robust=True)
+        transaction.on_commit(lambda: _after_commit(delivery_ids, using), using=using, robust=True)
 
 
-def _hand_over(delivery_ids: list[int], alias: str) -> None:
+def _after_commit(delivery_ids: list[int], alias: str) -> None:
     if current_app.conf.task_always_eager:  # tests and the quick start: deliver inline, now
-        enqueue(delivery_ids, alias, mark=False)
+        _send_committed(delivery_ids, alias)
     else:
         _handover.submit(delivery_ids, alias)
+
+
+def _send_committed(delivery_ids: list[int], alias: str) -> int:
+    return enqueue(delivery_ids, alias, mark=False)  # record() wrote them "handed over"
 
 
 def wait_for_handover(timeout: float = 10) -> bool:
@@ -147,7 +151,7 @@ def enqueue(delivery_ids: list[int], alias: str, *, mark: bool = True) -> int:
     return len(delivery_ids)
 
 
-_handover = handover.install(lambda delivery_ids, alias: enqueue(delivery_ids, alias, mark=False))
+_handover = handover.install(_send_committed)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -180,6 +184,12 @@ class _Taken:
     attempts: int  # this attempt included
     event: ReceivedEvent
 
+    @property
+    def log(self):
+        return logger.bind(
+            event_id=str(self.event.id), event_type=self.event.type, subscriber=self.subscriber
+        )
+
 
 def deliver(delivery_id: int, alias: str) -> str:
     """Run one delivery; returns what happened (for logs and tests).
@@ -202,12 +212,11 @@ def deliver(delivery_id: int, alias: str) -> str:
         if taken is None:
             raise  # the delivery could not even be read: the sweep resends it later
         return _failed(taken, alias, traceback.format_exc(limit=20))
-    log = logger.bind(event_id=str(taken.event.id), event_type=taken.event.type, subscriber=taken.subscriber)
     if first_time:
         metrics.EVENTS_DELIVERED.labels(taken.event.type, taken.subscriber).inc()
-        log.info("event_delivered", attempts=taken.attempts)
+        taken.log.info("event_delivered", attempts=taken.attempts)
         return "delivered"
-    log.info("event_already_processed")
+    taken.log.info("event_already_processed")
     return "duplicate"
 
 
@@ -229,45 +238,51 @@ def _run_subscriber(taken: _Taken, alias: str) -> bool:
 def _take(alias: str, delivery_id: int) -> _Taken | None:
     """Mark a pending delivery delivered (locking it) and read its event; None
     when it is not pending (delivered, dead, or unknown)."""
-    connection = connections[alias]
-    now = timezone.now()
-    if connection.vendor != "postgresql":
-        delivery = (
-            Delivery.objects.using(alias)
-            .select_for_update()
-            .select_related("event")
-            .filter(pk=delivery_id, status=Delivery.Status.PENDING)
-            .first()
+    if connections[alias].vendor != "postgresql":
+        return _take_portably(alias, delivery_id)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            _TAKE_SQL,
+            {
+                "id": delivery_id,
+                "now": timezone.now(),
+                "pending": Delivery.Status.PENDING,
+                "delivered": Delivery.Status.DELIVERED,
+            },
         )
-        if delivery is None:
-            return None
-        delivery.attempts += 1
-        Delivery.objects.using(alias).filter(pk=delivery_id).update(
-            status=Delivery.Status.DELIVERED, delivered_at=now, attempts=delivery.attempts, last_error=""
-        )
-        row = (delivery.subscriber, delivery.attempts, delivery.event.id, delivery.event.event_type)
-        row += (delivery.event.version, delivery.event.occurred_at, delivery.event.payload)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _TAKE_SQL,
-                {
-                    "id": delivery_id,
-                    "now": now,
-                    "pending": Delivery.Status.PENDING,
-                    "delivered": Delivery.Status.DELIVERED,
-                },
-            )
-            row = cursor.fetchone()
-        if row is None:
-            return None
+        row = cursor.fetchone()
+    if row is None:
+        return None
     subscriber, attempts, event_id, event_type, version, occurred_at, payload = row
-    if isinstance(payload, str):  # Django loads jsonb as text, for JSONField to decode
-        payload = json.loads(payload)
     event = ReceivedEvent(
-        id=event_id, type=event_type, version=version, occurred_at=occurred_at, payload=payload
+        id=event_id,
+        type=event_type,
+        version=version,
+        occurred_at=occurred_at,
+        payload=json.loads(payload),  # Django loads jsonb as text, for JSONField to decode
     )
     return _Taken(delivery_id=delivery_id, subscriber=subscriber, attempts=attempts, event=event)
+
+
+def _take_portably(alias: str, delivery_id: int) -> _Taken | None:
+    """_take through the ORM, for SQLite (the quick start)."""
+    pending = Delivery.objects.using(alias).filter(pk=delivery_id, status=Delivery.Status.PENDING)
+    delivery = pending.select_for_update().select_related("event").first()
+    if delivery is None:
+        return None
+    attempts = delivery.attempts + 1
+    pending.update(
+        status=Delivery.Status.DELIVERED, delivered_at=timezone.now(), attempts=attempts, last_error=""
+    )
+    outbox = delivery.event
+    event = ReceivedEvent(
+        id=outbox.id,
+        type=outbox.event_type,
+        version=outbox.version,
+        occurred_at=outbox.occurred_at,
+        payload=outbox.payload,
+    )
+    return _Taken(delivery_id=delivery_id, subscriber=delivery.subscriber, attempts=attempts, event=event)
 
 
 _TAKE_SQL = f"""
@@ -297,7 +312,7 @@ def _claim_inbox(alias: str, event_id, subscriber: str) -> bool:
 
 def _failed(taken: _Taken, alias: str, error: str) -> str:
     """Record a failed attempt (the mark was rolled back): retry later, or dead-letter."""
-    log = logger.bind(event_id=str(taken.event.id), event_type=taken.event.type, subscriber=taken.subscriber)
+    log = taken.log
     metrics.EVENTS_FAILED.labels(taken.event.type, taken.subscriber).inc()
     changes = {"attempts": taken.attempts, "last_error": error[-10_000:], "enqueued_at": None}
     if taken.attempts >= settings.EVENTS_MAX_ATTEMPTS:

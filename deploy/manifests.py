@@ -570,11 +570,12 @@ def network_policies(
 
 def base() -> dict[str, object]:
     """File name -> object of the kustomize base."""
-    metrics = metrics_ports(config.base_config())
+    values = config.base_config()
+    metrics = metrics_ports(values)
     files: dict[str, object] = {
         "serviceaccount.yaml": service_account(),
         "migrate-serviceaccount.yaml": migrate_service_account(),
-        "migrate-configmap.yaml": migrate_config_map(config.base_config()),
+        "migrate-configmap.yaml": migrate_config_map(values),
         "web-deployment.yaml": web_deployment(),
         "web-service.yaml": web_service(),
         "web-hpa.yaml": web_hpa(),

@@ -4,9 +4,9 @@
 run:  ## start the system on SQLite with eager Celery and demo users
 	scripts/run.sh
 
-test:  ## the whole suite on real PostgreSQL, Redis and RabbitMQ, then again with split databases (CI runs this)
+test:  ## the whole suite on real PostgreSQL, Redis and RabbitMQ, then its database tests again with split databases (CI runs this)
 	scripts/test.sh
-	scripts/test.sh --split
+	scripts/test.sh --split --only-database-tests
 
 test-one-db:  ## the suite once, on one database (quicker while developing)
 	scripts/test.sh
@@ -14,10 +14,18 @@ test-one-db:  ## the suite once, on one database (quicker while developing)
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports
 
+# Without a broker (the quick start) tasks run inside the web process: say so
+# instead of letting Celery retry a broker that was never configured.
+require_broker = .venv/bin/python -c 'import sys; from config.env import read; sys.exit(0 if read("CELERY_BROKER_URL") else \
+	"$@: no broker configured (CELERY_BROKER_URL is empty), so tasks run eagerly inside the web process and there is nothing for a $@ to do.\n" \
+	"Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) in the environment or in .env to run one.")'
+
 worker:  ## a Celery worker (needs CELERY_BROKER_URL)
+	@$(require_broker)
 	.venv/bin/celery -A config worker --loglevel INFO
 
-beat:  ## the Celery beat scheduler (exactly one per deployment)
+beat:  ## the Celery beat scheduler (exactly one per deployment; needs CELERY_BROKER_URL)
+	@$(require_broker)
 	.venv/bin/celery -A config beat --loglevel INFO
 
 bench-http:  ## bench/http_baseline: bare Django view vs authenticated /auth/me/

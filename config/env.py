@@ -5,6 +5,12 @@ list: the README's configuration table and ``.env.example`` are generated from i
 (``python -m config.env --markdown`` / ``--dotenv``) and tests fail when they drift.
 Every variable may also be given as a file path in ``<NAME>_FILE`` (Kubernetes
 secrets, Vault agent), which wins over the plain variable.
+
+Variables may also come from a local ``.env`` file (``NAME=value`` lines; the one
+``make run`` writes holds the quick-start defaults, so that ``manage.py`` and
+``make worker`` work on the quick start's configuration too). It is read once, at
+import, into ``os.environ``; a variable the real environment sets wins over the
+file. ``DOTENV_PATH`` names another file, or none when empty.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config.domain_apps import SPLITTABLE_APPS
 
 
 class _Required:
@@ -58,6 +66,14 @@ def _debug_dependent(on_debug: str, otherwise: Any):
 
 
 VARIABLES: tuple[Var, ...] = (
+    Var(
+        "DOTENV_PATH",
+        "str",
+        ".env",
+        "File of NAME=value lines read at start-up; variables set in the environment win over "
+        "it. Relative paths are under the project directory. Empty: none. `make run` writes "
+        "`.env` with the quick-start defaults.",
+    ),
     Var("DEBUG", "bool", "false", "Django debug mode. Never on in production."),
     Var(
         "SECRET_KEY",
@@ -89,7 +105,7 @@ VARIABLES: tuple[Var, ...] = (
             f"Own database for the {app} app (its tables, plus outbox and inbox). Empty: the default database.",
             secret=True,
         )
-        for app in ("workflows", "estoque", "financeiro", "vendas")
+        for app in SPLITTABLE_APPS
     ),
     Var(
         "DB_CONN_MAX_AGE", "int", "60", "Seconds a database connection is kept open (0 closes each request)."
@@ -234,8 +250,9 @@ def read(name: str, *, debug: bool = False) -> Any:
     if var is None:
         raise ImproperlyConfigured(f"{name} is read but not declared in config/env.py")
     value = _raw(name)
-    if value is None:
-        default = var.default(debug) if callable(var.default) else var.default
+    default = var.default(debug) if callable(var.default) else var.default
+    if value is None or (value == "" and default is REQUIRED):
+        # An empty required value (a copied .env.example's `SECRET_KEY=`) is unset.
         if default is REQUIRED:
             raise ImproperlyConfigured(f"{name} is required but not set (see README, Configuration)")
         value = default
@@ -263,6 +280,8 @@ def dotenv_example() -> str:
         "# Any variable can instead be read from a file named in <NAME>_FILE.",
     ]
     for var in VARIABLES:
+        if var.name == "DOTENV_PATH":
+            continue  # a .env file cannot name itself
         lines.append(f"# {var.description}")
         default = var.default(True) if callable(var.default) else var.default
         if default is REQUIRED:
@@ -282,7 +301,26 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+_PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def load_dotenv() -> Path | None:
+    """Read the DOTENV_PATH file into ``os.environ`` without overriding what the
+    environment already sets; return its path (None: no file)."""
+    explicit = _raw("DOTENV_PATH")
+    name = BY_NAME["DOTENV_PATH"].default if explicit is None else explicit
+    if not name:
+        return None
+    path = Path(name) if Path(name).is_absolute() else _PROJECT_DIR / name
+    if not path.is_file():
+        if explicit:
+            raise ImproperlyConfigured(f"DOTENV_PATH names no readable file: {path}")
+        return None  # no .env: the plain environment (and the defaults) only
+    environ.Env.read_env(path, overwrite=False)
+    return path
+
+
+DOTENV = load_dotenv()
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv))

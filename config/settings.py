@@ -1,9 +1,12 @@
 """The single settings module. Every value that varies by deployment is read
 through :mod:`config.env`, which declares each variable once."""
 
+import hashlib
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from config.domain_apps import DOMAIN_APPS, KERNEL, SPLITTABLE_APPS
 from config.env import read
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,12 +33,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_prometheus",
     "django_structlog",
-    "erp",
-    "core",
-    "workflows",
-    "estoque",
-    "financeiro",
-    "vendas",
+    KERNEL,
+    *DOMAIN_APPS,
 ]
 
 MIDDLEWARE = [
@@ -49,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.admin.CompanyTimezoneMiddleware",  # admin pages in the company's timezone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -91,7 +91,8 @@ def _database(config: dict) -> dict:
 
 DATABASES = {"default": _database(read("DATABASE_URL"))}
 # A domain app with its own database (the proof that apps can be split).
-for _app in ("workflows", "estoque", "financeiro", "vendas"):
+ERP_SPLITTABLE_APPS = frozenset(SPLITTABLE_APPS)
+for _app in SPLITTABLE_APPS:
     _url = read(f"{_app.upper()}_DATABASE_URL")
     if _url:
         DATABASES[_app] = _database(_url)
@@ -109,6 +110,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "core.backends.AdminRoleBackend",  # the admin role holds every model permission
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -258,6 +260,11 @@ CELERY_TIMEZONE = "UTC"
 # Beat wakes at least this often, and its scheduler notes each tick: beat's
 # /healthz fails after four silent intervals (config/celery.py).
 CELERY_BEAT_SCHEDULER = "config.celery:WatchedScheduler"
+# Beat's record of last runs, outside the source tree (which an image may mount
+# read-only); one per checkout. `--schedule` overrides it (deploy passes one).
+CELERY_BEAT_SCHEDULE_FILENAME = str(
+    Path(tempfile.gettempdir()) / f"erp-celerybeat-schedule-{hashlib.sha256(bytes(BASE_DIR)).hexdigest()[:8]}"
+)
 CELERY_BEAT_MAX_LOOP_INTERVAL = 30
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {

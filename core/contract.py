@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from erp.errors import NotFoundError
+
 
 @dataclass(frozen=True)
 class CompanyInfo:
@@ -24,8 +26,10 @@ class UserRef:
     is_active: bool
 
 
-class UserNotFoundError(LookupError):
+class UserNotFoundError(NotFoundError):
     """No user has this id."""
+
+    code = "user_not_found"
 
 
 class CoreService(Protocol):

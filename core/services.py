@@ -7,12 +7,12 @@ from uuid import UUID
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.contract import CompanyInfo, CoreService, UserNotFoundError, UserRef
 from core.models import Company, User
-from erp.exceptions import Conflict
+from erp.db import atomic
+from erp.errors import ConflictError
 from erp.permissions import ROLES, user_roles
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -39,7 +39,7 @@ def _validate_company(values: dict) -> None:
         raise ValidationError(errors)
 
 
-@transaction.atomic
+@atomic("core")
 def company_update(**values) -> Company:
     unknown = set(values) - set(COMPANY_FIELDS)
     if unknown:
@@ -59,7 +59,7 @@ def _roles_to_groups(roles) -> list[Group]:
     return list(Group.objects.filter(name__in=roles))
 
 
-@transaction.atomic
+@atomic("core")
 def user_create(*, username: str, password: str, roles=(), **fields) -> User:
     user = User(username=username, **{f: v for f, v in fields.items() if f in USER_FIELDS})
     groups = _roles_to_groups(roles)
@@ -74,7 +74,7 @@ def user_create(*, username: str, password: str, roles=(), **fields) -> User:
 def _guard_self_lockout(user: User, actor: User | None, fields: dict, roles) -> None:
     removes_own_admin = roles is not None and "admin" not in roles
     if actor is not None and user.pk == actor.pk and (fields.get("is_active") is False or removes_own_admin):
-        raise Conflict(_("You cannot deactivate yourself or remove your own admin role."))
+        raise ConflictError(_("You cannot deactivate yourself or remove your own admin role."))
 
 
 def _set_password(user: User, password: str) -> None:
@@ -87,10 +87,10 @@ def _set_password(user: User, password: str) -> None:
 
 def _guard_unique_username(user: User) -> None:
     if User.objects.filter(username__iexact=user.username).exclude(pk=user.pk).exists():
-        raise Conflict(_("A user named %(name)s already exists.") % {"name": user.username})
+        raise ConflictError(_("A user named %(name)s already exists.") % {"name": user.username})
 
 
-@transaction.atomic
+@atomic("core")
 def user_update(*, user: User, actor: User | None, password: str | None = None, roles=None, **fields) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     _guard_self_lockout(user, actor, fields, roles)

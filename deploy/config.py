@@ -44,9 +44,16 @@ def production_default(var: Var) -> str:
     return str(default)
 
 
+# Pods take every value from the ConfigMap and secret files, never from a .env
+# (which only the quick start writes): none is read.
+CLUSTER_VALUES = {"DOTENV_PATH": ""}
+
+
 def base_config() -> dict[str, str]:
     """ConfigMap values common to every environment: each non-secret variable."""
-    return {var.name: production_default(var) for var in VARIABLES if not var.secret}
+    return {
+        var.name: CLUSTER_VALUES.get(var.name, production_default(var)) for var in VARIABLES if not var.secret
+    }
 
 
 def secrets(env: Environment) -> list[str]:

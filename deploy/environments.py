@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from config.domain_apps import SPLITTABLE_APPS
+
 # The repository Argo CD reads (this one); an operator sets it once.
 REPO_URL = "https://git.example.com/erp/main.git"
 REPO_REVISION = "main"
@@ -27,7 +29,7 @@ ARGOCD_PROJECT = "default"
 # environment), or rendering fails: nothing can silently be left out.
 ONE_DATABASE = {
     f"{app.upper()}_DATABASE_URL": "one database: the app's tables live in DATABASE_URL"
-    for app in ("workflows", "estoque", "financeiro", "vendas")
+    for app in SPLITTABLE_APPS
 }
 
 

@@ -6,6 +6,8 @@ class ErpConfig(AppConfig):
     verbose_name = "Platform kernel"
 
     def ready(self) -> None:
-        from erp import checks, metrics, relay  # noqa: F401 - connects the relay and system checks
+        # relay: connects to publish(); tasks: registers the relay's Celery tasks, which
+        # the relay sends by name (eager mode runs them here); checks: system checks.
+        from erp import access, checks, metrics, relay, tasks  # noqa: F401
 
         metrics.register_collectors()

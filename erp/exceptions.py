@@ -11,6 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.fields import get_error_detail
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from erp import errors as domain
 from erp.problems import PROBLEM_CONTENT_TYPE, problem_body
 
 
@@ -20,13 +21,37 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class _DomainProblem(exceptions.APIException):
+    """A service's DomainError on its way to the response (see _translate)."""
+
+    def __init__(self, error: domain.DomainError, status_code: int):
+        self.error = error
+        self.status_code = status_code
+        super().__init__(detail=error.message, code=error.code)
+
+
+_DOMAIN_STATUS = (
+    (domain.NotFoundError, status.HTTP_404_NOT_FOUND),
+    (domain.ConflictError, status.HTTP_409_CONFLICT),
+    (domain.ForbiddenError, status.HTTP_403_FORBIDDEN),
+    (domain.InvalidError, status.HTTP_400_BAD_REQUEST),
+    (domain.DomainError, status.HTTP_400_BAD_REQUEST),
+)
+
+
+def _domain_status(error: domain.DomainError) -> int:
+    return next(code for base, code in _DOMAIN_STATUS if isinstance(error, base))
+
+
 def _constraint_name(exc: Exception) -> str | None:
     diag = getattr(getattr(exc, "__cause__", None), "diag", None)
     return getattr(diag, "constraint_name", None)
 
 
 def _translate(exc: Exception) -> Exception:
-    """Map Django and database errors onto DRF exceptions with a client status."""
+    """Map domain, Django and database errors onto DRF exceptions with a client status."""
+    if isinstance(exc, domain.DomainError):
+        return _DomainProblem(exc, _domain_status(exc))
     if isinstance(exc, django_exceptions.ValidationError):
         return exceptions.ValidationError(detail=get_error_detail(exc))
     if isinstance(exc, (ProtectedError, RestrictedError)):
@@ -62,13 +87,21 @@ def _flatten(detail, path: str | None = None) -> list[dict]:
     return [{"field": path, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
 
 
+# Keys of an exception's dict detail that are not extra problem members: "detail"
+# is the detail itself; simplejwt's "messages" (token_not_valid) restates it per
+# token class, and the 401 body has the shape of every other problem.
+_NOT_EXTRA = frozenset({"detail", "messages"})
+
+
 def problem_exception_handler(exc, context):
     exc = _translate(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
     detail = response.data
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, _DomainProblem):
+        body = _domain_body(exc.error, response.status_code)
+    elif isinstance(exc, exceptions.ValidationError):
         errors = _flatten(detail)
         first = errors[0]["message"] if errors else ""
         body = problem_body(
@@ -82,7 +115,14 @@ def problem_exception_handler(exc, context):
         code = getattr(message, "code", None) or getattr(exc, "default_code", "error")
         body = problem_body(response.status_code, str(code), str(message))
         if isinstance(detail, dict):
-            body.update({k: v for k, v in detail.items() if k not in body and k != "detail"})
+            body.update({k: v for k, v in detail.items() if k not in body and k not in _NOT_EXTRA})
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
+
+
+def _domain_body(error: domain.DomainError, status_code: int) -> dict:
+    extra = dict(error.extra)
+    if isinstance(error, domain.InvalidError):
+        extra["errors"] = [e.as_dict() for e in error.errors]
+    return problem_body(status_code, error.code, error.message, **extra)

@@ -32,11 +32,17 @@ def _check_cache() -> str | None:
     return None
 
 
+# A check's state when it passes without reaching anything: no broker to reach
+# (CELERY_BROKER_URL empty, tasks run eagerly in the web process).
+EAGER = "eager"
+
+
 def _check_broker() -> str | None:
     if not settings.CELERY_BROKER_URL:
         return None  # eager mode: there is no broker to reach
     try:
-        with current_app.connection_for_write() as connection:
+        # The URL from the settings, with the app's transport and TLS options.
+        with current_app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
             connection.ensure_connection(max_retries=1, timeout=2)
     except Exception as exc:  # noqa: BLE001
         return f"broker: {exc.__class__.__name__}"
@@ -50,4 +56,7 @@ def readyz(request):
         return problem_response(
             503, "not_ready", "Not ready: " + "; ".join(down.values()), checks={n: "down" for n in down}
         )
-    return JsonResponse({"status": "ok", "checks": {name: "ok" for name in checks}})
+    states = {name: "ok" for name in checks}
+    if not settings.CELERY_BROKER_URL:
+        states["broker"] = EAGER
+    return JsonResponse({"status": "ok", "checks": states})

@@ -1,16 +1,21 @@
 """Idempotency-Key for every POST, without per-view code.
 
 The request runs inside one transaction that also stores its response, so the
-effect and the record commit together or not at all. A transaction-scoped
-PostgreSQL advisory lock on (user, key) tells a request still in flight (409)
-from one that finished (replay); a crash releases the lock with the rollback, so
-no stale "in flight" marker can block a retry.
+effect and the record commit together or not at all. That transaction is the
+one of the app that owns the view, on that app's database (``erp.db.atomic``):
+the record lives beside the effect whether the app shares ``default`` or has a
+database of its own, and another app the view calls commits on its own in both
+layouts (erp/db.py). A transaction-scoped PostgreSQL advisory lock on
+(user, key) tells a request still in flight (409) from one that finished
+(replay); a crash releases the lock with the rollback, so no stale "in flight"
+marker can block a retry.
 """
 
 import hashlib
 import json
 from datetime import datetime
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 from django.http import HttpResponse
@@ -20,6 +25,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from erp import db
 from erp.models import IdempotencyRecord
 from erp.problems import problem_response
 
@@ -27,18 +33,30 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 _REPLAYED_HEADERS = ("Content-Type", "Location")
-_DATABASE = "default"
 
 
-def _takes_credentials(request) -> bool:
-    """Views without authentication (the token endpoints) are never wrapped: a
-    rolled-back transaction there could erase a recorded login failure."""
+def _view_class(request) -> type | None:
     try:
         view = resolve(request.path_info).func
     except Resolver404:
-        return False
-    view_class = getattr(view, "cls", None)
+        return None
+    return getattr(view, "cls", None)
+
+
+def _takes_credentials(view_class: type | None) -> bool:
+    """Views without authentication (the token endpoints) are never wrapped: a
+    rolled-back transaction there could erase a recorded login failure."""
     return view_class is not None and bool(getattr(view_class, "authentication_classes", ()))
+
+
+def owning_app(view_class: type) -> str:
+    """The app whose transaction a view runs in: the app its module belongs to,
+    or ``app_label`` declared on the view (a view defined outside its app)."""
+    declared = getattr(view_class, "app_label", None)
+    if declared:
+        return declared
+    config = apps.get_containing_app_config(view_class.__module__)
+    return config.label if config is not None else "default"
 
 
 def _authenticated_user_id(request) -> str | None:
@@ -69,8 +87,8 @@ def _lock_id(user_id: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _try_lock(user_id: str, key: str) -> bool:
-    connection = connections[_DATABASE]
+def _try_lock(alias: str, user_id: str, key: str) -> bool:
+    connection = connections[alias]
     if connection.vendor != "postgresql":
         return True  # SQLite (quick start) serialises writers by itself
     with connection.cursor() as cursor:
@@ -107,21 +125,23 @@ class IdempotencyMiddleware:
             return problem_response(
                 400, "invalid_idempotency_key", _("Idempotency-Key must be 1 to 255 characters.")
             )
-        user_id = _authenticated_user_id(request) if _takes_credentials(request) else None
+        view_class = _view_class(request)
+        user_id = _authenticated_user_id(request) if _takes_credentials(view_class) else None
         if user_id is None:
             return self.get_response(request)  # keys are scoped per user
-        return self._handle(request, user_id, key)
+        return self._handle(request, owning_app(view_class), user_id, key)
 
-    def _handle(self, request, user_id: str, key: str):
+    def _handle(self, request, app_label: str, user_id: str, key: str):
         request_fingerprint = fingerprint(request)
-        with transaction.atomic(using=_DATABASE):
-            if not _try_lock(user_id, key):
+        with db.atomic(app_label):
+            alias = db.alias(app_label)
+            if not _try_lock(alias, user_id, key):
                 return problem_response(
                     409,
                     "idempotency_key_in_flight",
                     _("A request with this Idempotency-Key is still being processed."),
                 )
-            records = IdempotencyRecord.objects.using(_DATABASE).filter(user_id=user_id, key=key)
+            records = IdempotencyRecord.objects.using(alias).filter(user_id=user_id, key=key)
             records.filter(created_at__lt=_expiry_cutoff()).delete()
             record = records.first()
             if record is not None:
@@ -132,13 +152,13 @@ class IdempotencyMiddleware:
                         _("This Idempotency-Key was already used with a different request."),
                     )
                 return _replay(record)
-            with transaction.atomic(using=_DATABASE):
+            with transaction.atomic(using=alias):
                 response = self.get_response(request)
                 if response.status_code >= 400:
                     # An error leaves no partial effect; a 4xx is still stored below.
-                    transaction.set_rollback(True, using=_DATABASE)
+                    transaction.set_rollback(True, using=alias)
             if _is_storable(response):
-                IdempotencyRecord.objects.using(_DATABASE).create(
+                IdempotencyRecord.objects.using(alias).create(
                     user_id=user_id,
                     key=key,
                     fingerprint=request_fingerprint,
@@ -150,5 +170,9 @@ class IdempotencyMiddleware:
 
 
 def purge_expired() -> int:
-    deleted, _details = IdempotencyRecord.objects.filter(created_at__lt=_expiry_cutoff()).delete()
-    return deleted
+    """Drop expired records on every database (each app keeps its own)."""
+    cutoff = _expiry_cutoff()
+    return sum(
+        IdempotencyRecord.objects.using(alias).filter(created_at__lt=cutoff).delete()[0]
+        for alias in connections
+    )

@@ -1,11 +1,12 @@
 """Role-based access shared by every API view.
 
-Roles are Django group names; ``erp`` knows only the names, never an app.
-Reading needs any role; writing needs ``admin`` or one of the view's
-``write_roles`` (per action through ``write_roles_by_action``).
+Roles are Django group names; ``erp`` knows only the names, never an app. Each
+view declares who may call it once, as ``access = erp.access.Access(...)`` (or
+``PUBLIC`` / ``AUTHENTICATED``); ``RolePermission``, the default permission class,
+enforces that rule and a start-up check (erp.access) rejects views without one.
 """
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
 ADMIN = "admin"
 ROLES = ("admin", "sales", "warehouse", "finance", "manager", "viewer")
@@ -24,19 +25,12 @@ def user_roles(user) -> frozenset[str]:
     return cached
 
 
-def allowed_roles(view, method: str) -> frozenset[str]:
-    """The roles that may call ``method`` on ``view`` (admin always may)."""
-    if method in SAFE_METHODS:
-        return frozenset(getattr(view, "read_roles", ROLES)) | {ADMIN}
-    by_action = getattr(view, "write_roles_by_action", {})
-    action = getattr(view, "action", None)
-    roles = by_action.get(action, getattr(view, "write_roles", ()))
-    return frozenset(roles) | {ADMIN}
-
-
 class RolePermission(BasePermission):
     message = "Your role does not allow this action."
 
     def has_permission(self, request, view) -> bool:
-        roles = user_roles(request.user)
-        return bool(roles & allowed_roles(view, request.method))
+        rule = getattr(view, "access", None)
+        if rule is None:
+            # Fail closed; the start-up check (erp.E101) names the view long before this.
+            return ADMIN in user_roles(request.user)
+        return rule.allows(request.user, request.method, getattr(view, "action", None))

@@ -10,6 +10,9 @@ happen once.
   subscriber in one transaction that also inserts (event, subscriber) into the
   subscriber's inbox; a redelivered message finds nothing pending, or the inbox
   row, and has no second effect.
+* Before the subscriber runs, its schema reads the payload (``event.data``); an
+  event of a version it does not understand or a payload that does not fit is
+  dead-lettered at once, the reason in ``last_error``: retrying cannot fix it.
 * A failure is recorded and retried later by :func:`sweep` with exponential
   backoff and jitter; after ``EVENTS_MAX_ATTEMPTS`` the delivery is dead-lettered
   (admin, ``manage.py replay_events``).
@@ -37,7 +40,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from erp import handover, metrics
-from erp.events import ReceivedEvent, event_published, subscription, subscriptions_for
+from erp.events import PayloadMismatchError, ReceivedEvent, event_published, subscription, subscriptions_for
 from erp.models import Delivery, InboxRecord, OutboxEvent
 from erp.routers import alias_for_app
 
@@ -50,6 +53,9 @@ _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "
 # Under light load that is one transaction's deliveries; under a backlog, what
 # the hand-over thread drained since its last send.
 MAX_DELIVERIES_PER_MESSAGE = 50
+# The Celery task that runs deliver_many (erp/tasks.py), sent by name: the relay
+# does not import its tasks module, which imports the relay.
+DELIVER_TASK = "erp.tasks.deliver_events"
 
 
 @receiver(event_published, dispatch_uid="erp.relay.record")
@@ -88,7 +94,7 @@ def _insert_outbox(alias: str, event, subscribers: list[str], *, now) -> list[in
         outbox = OutboxEvent.objects.using(alias).create(
             id=event.event_id,
             event_type=event.event_type,
-            version=event.version,
+            version=type(event).schema_version(),
             occurred_at=event.occurred_at,
             payload=event.payload(),
             created_at=now,
@@ -104,7 +110,7 @@ def _insert_outbox(alias: str, event, subscribers: list[str], *, now) -> list[in
             {
                 "id": event.event_id,
                 "type": event.event_type,
-                "version": event.version,
+                "version": type(event).schema_version(),
                 "occurred_at": event.occurred_at,
                 "payload": event.payload_json(),
                 "now": now,
@@ -133,8 +139,9 @@ def enqueue(delivery_ids: list[int], alias: str, *, mark: bool = True) -> int:
     """Hand deliveries to the broker, up to ``MAX_DELIVERIES_PER_MESSAGE`` in a
     message; a broker failure leaves the rest for the sweep. Returns how many
     were handed over."""
-    from erp.tasks import deliver_events
-
+    # A signature resolves the task registered under that name, so Celery's eager
+    # mode runs it in this process (erp/apps.py imports erp.tasks at start-up).
+    deliver_events = current_app.signature(DELIVER_TASK)
     pending = Delivery.objects.using(alias).filter(status=Delivery.Status.PENDING)
     if mark:  # before the hand-over: a fast worker's own update must come last
         pending.filter(pk__in=delivery_ids).update(enqueued_at=timezone.now())
@@ -208,6 +215,10 @@ def deliver(delivery_id: int, alias: str) -> str:
             if taken is None:
                 return "skipped"
             first_time = _run_subscriber(taken, alias)
+    except PayloadMismatchError as exc:  # the same payload would fail every time
+        if taken is None:
+            raise
+        return _failed(taken, alias, str(exc), retry=False)
     except Exception:  # any subscriber error is recorded and retried
         if taken is None:
             raise  # the delivery could not even be read: the sweep resends it later
@@ -225,13 +236,14 @@ def _run_subscriber(taken: _Taken, alias: str) -> bool:
     sub = subscription(taken.subscriber)
     if sub is None:
         raise LookupError(f"no subscriber named {taken.subscriber!r} in this process")
+    event = sub.receive(taken.event)  # PayloadMismatchError before any effect or inbox row
     target = alias_for_app(sub.app_label)
     # On the delivery's own database the open transaction is the subscriber's:
     # no savepoint, one commit for effect, inbox and mark.
     with nullcontext() if target == alias else transaction.atomic(using=target):
         first_time = _claim_inbox(target, taken.event.id, taken.subscriber)
         if first_time:
-            sub.handler(taken.event)
+            sub.handler(event)
     return first_time
 
 
@@ -310,15 +322,21 @@ def _claim_inbox(alias: str, event_id, subscriber: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _failed(taken: _Taken, alias: str, error: str) -> str:
-    """Record a failed attempt (the mark was rolled back): retry later, or dead-letter."""
+def _failed(taken: _Taken, alias: str, error: str, *, retry: bool = True) -> str:
+    """Record a failed attempt (the mark was rolled back): retry later, or
+    dead-letter after the last attempt, or at once when ``retry`` is False."""
     log = taken.log
     metrics.EVENTS_FAILED.labels(taken.event.type, taken.subscriber).inc()
     changes = {"attempts": taken.attempts, "last_error": error[-10_000:], "enqueued_at": None}
-    if taken.attempts >= settings.EVENTS_MAX_ATTEMPTS:
+    if not retry or taken.attempts >= settings.EVENTS_MAX_ATTEMPTS:
         changes["status"] = Delivery.Status.DEAD
         metrics.EVENTS_DEAD_LETTERED.labels(taken.event.type, taken.subscriber).inc()
-        log.error("event_dead_lettered", attempts=taken.attempts, error=error.strip().splitlines()[-1])
+        log.error(
+            "event_dead_lettered",
+            attempts=taken.attempts,
+            reason="attempts_exhausted" if retry else "payload_mismatch",
+            error=error.strip().splitlines()[-1],
+        )
         outcome = "dead"
     else:
         changes["next_attempt_at"] = timezone.now() + backoff(taken.attempts)

@@ -7,14 +7,17 @@ an event commits in the same transaction as the change that caused it.
 
 from django.conf import settings
 
-# Apps that may be split onto their own database. core stays with Django's auth
-# tables (its User relates to auth.Group), and so with ``default``.
-SPLITTABLE_APPS = frozenset({"workflows", "estoque", "financeiro", "vendas"})
 EVERYWHERE_APPS = frozenset({"erp"})
 
 
+def splittable_apps() -> frozenset[str]:
+    """The apps that may have a database of their own (settings.ERP_SPLITTABLE_APPS,
+    from config/domain_apps.py); the kernel knows apps only by these names."""
+    return settings.ERP_SPLITTABLE_APPS
+
+
 def alias_for_app(app_label: str) -> str:
-    if app_label in SPLITTABLE_APPS and app_label in settings.DATABASES:
+    if app_label in splittable_apps() and app_label in settings.DATABASES:
         return app_label
     return "default"
 

@@ -10,7 +10,7 @@ def purge_idempotency_keys() -> int:
     return purge_expired()
 
 
-@shared_task(name="erp.tasks.deliver_events")
+@shared_task(name=relay.DELIVER_TASK)
 def deliver_events(delivery_ids: list[int], alias: str) -> list[str]:
     """Deliver events to their subscribers, each delivery on its own (see erp/relay.py)."""
     return relay.deliver_many(delivery_ids, alias)

@@ -8,10 +8,19 @@ cd "$(dirname "$0")/.."
 split=""
 if [ "${1:-}" = "--split" ]; then split=1; shift; fi
 
-scripts/bootstrap.sh dev
-scripts/ensure-services.sh
-deploy/ensure-tools.sh
+# Each phase's time, so a slow CI run says where the time went.
+phase() {
+  local name=$1; shift
+  local start=$SECONDS
+  "$@"
+  echo "test.sh: phase ${name} took $((SECONDS - start)) s"
+}
+phase bootstrap scripts/bootstrap.sh dev
+phase services scripts/ensure-services.sh
+phase tools deploy/ensure-tools.sh
 
+# The suite sets every variable it needs: a developer's .env (make run) stays out.
+export DOTENV_PATH=""
 export DEBUG=false
 export SECRET_KEY="${TEST_SECRET_KEY:-test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/erp}"
@@ -23,10 +32,10 @@ export LOG_FORMAT=console
 export WORKER_METRICS_PORT=0
 export BEAT_METRICS_PORT=0
 if [ -n "$split" ]; then
-  for app in workflows estoque financeiro vendas; do
+  for app in $(.venv/bin/python -m config.domain_apps splittable); do
     export "${app^^}_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/erp_${app}"
   done
   echo "test.sh: split run, one database per domain app"
 fi
 
-exec .venv/bin/python -m pytest "$@"
+phase "pytest${split:+ (split)}" .venv/bin/python -m pytest "$@"

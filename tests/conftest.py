@@ -1,11 +1,33 @@
 import pytest
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.core.factories import UserFactory
 from tests.workflows import sample  # noqa: F401 - test-only workflow definitions
 
 PASSWORD = "Correct-Horse-9"
+_DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--only-database-tests",
+        action="store_true",
+        help="run only the tests that use a database (the split-database pass: the rest "
+        "does not depend on where the apps' tables live and ran in the first pass)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--only-database-tests"):
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_db = item.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(item.fixturenames)
+        (keep if uses_db else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -16,6 +38,14 @@ def _real_database(django_db_blocker):
         assert connection.vendor == "postgresql", "run the tests with `make test` (PostgreSQL)"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    # PBKDF2's million rounds cost about half a second per login or new user; the
+    # tests exercise who may log in, not the hash's strength (Django's own advice).
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and other cached state must not leak between tests.
@@ -24,6 +54,16 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _close_side_connections():
+    # An app's transaction opened inside another's keeps a spare connection
+    # (erp/db.py); closed so the test database can be dropped at the end.
+    yield
+    from erp.db import close_side_connections
+
+    close_side_connections()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from workflows import services
-from workflows.contract import NotWaitingError
+from workflows.contract import RunNotFailedError
 from workflows.models import Checkpoint, WorkflowRun
 
 
@@ -44,6 +44,6 @@ class WorkflowRunAdmin(admin.ModelAdmin):
             try:
                 services.run_retry(thread_id=run.thread_id)
                 retried += 1
-            except NotWaitingError:
+            except RunNotFailedError:  # e.g. failed at a deadline: nothing to re-run
                 continue
         self.message_user(request, f"{retried} runs retried.", messages.SUCCESS)

@@ -12,10 +12,11 @@ class RunWaiting(DomainEvent):
     event_type = "workflows.RunWaiting"
     thread_id: UUID
     definition: str
-    version: int
+    definition_version: int
     step: str
-    prompt: str
-    roles: list[str]
+    prompt: str  # "" for a WaitStep
+    roles: list[str]  # [] for a WaitStep
+    signal: str = ""  # the signal a WaitStep waits for; "" for a HumanStep
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,7 +24,7 @@ class RunCompleted(DomainEvent):
     event_type = "workflows.RunCompleted"
     thread_id: UUID
     definition: str
-    version: int
+    definition_version: int
     result: dict[str, Any]
 
 
@@ -32,6 +33,17 @@ class RunFailed(DomainEvent):
     event_type = "workflows.RunFailed"
     thread_id: UUID
     definition: str
-    version: int
+    definition_version: int
     step: str
     error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunCancelled(DomainEvent):
+    event_type = "workflows.RunCancelled"
+    thread_id: UUID
+    definition: str
+    definition_version: int
+    step: str  # where the run stood when it was cancelled
+    cancelled_by: UUID | None  # core.User id; None when code cancelled it
+    reason: str

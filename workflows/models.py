@@ -21,6 +21,9 @@ class WorkflowRun(models.Model):
     version = models.PositiveIntegerField(help_text="Pinned at start: the run finishes on this version")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True)
     current_step = models.CharField(max_length=100, blank=True, default="")
+    attempt = models.PositiveIntegerField(
+        default=1, help_text="Attempt at the current step: 1, then +1 per retry after a failure"
+    )
     state = models.JSONField(default=dict)
     waiting_for = models.JSONField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)

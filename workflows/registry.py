@@ -1,18 +1,25 @@
 """Definitions are the WorkflowDefinition subclasses that exist in the process.
 
 The app that owns a definition imports its ``workflows.py`` from its
-``AppConfig.ready()``; defining the class registers it, so domain apps need
-nothing of ``workflows`` but its contract.
+``AppConfig.ready()``; defining the class checks and registers it (see the
+contract), so domain apps need nothing of ``workflows`` but its contract.
+
+The contract cannot know the project's roles, so the rules that need them are
+checked here: by a system check at start-up (workflows/checks.py) and on every
+look-up, so a run never starts on a definition whose human steps nobody may
+answer.
 """
 
-from workflows.contract import UnknownDefinitionError, WorkflowDefinition
+from erp.permissions import ROLES
+from workflows.contract import InvalidDefinitionError, UnknownDefinitionError, WorkflowDefinition
 
 
 def _concrete(cls: type) -> list[type[WorkflowDefinition]]:
     found = []
     for sub in cls.__subclasses__():
-        named = "name" in vars(sub) or any("name" in vars(base) for base in sub.__mro__[1:-1])
-        if named and getattr(sub, "steps", None):
+        # Set by WorkflowDefinition.__init_subclass__ once the class passed its
+        # checks; a class whose creation raised may linger until garbage collection.
+        if vars(sub).get("_workflow_registered"):
             found.append(sub)
         found.extend(_concrete(sub))
     return found
@@ -23,15 +30,50 @@ def _index() -> dict[tuple[str, int], type[WorkflowDefinition]]:
     for definition in _concrete(WorkflowDefinition):
         key = (definition.name, definition.version)
         if key in index and index[key] is not definition:
-            raise ValueError(f"two definitions claim {definition.name} v{definition.version}")
+            raise InvalidDefinitionError(
+                f"two definitions claim workflow {definition.name!r} v{definition.version}: "
+                f"{index[key].__module__}.{index[key].__qualname__} and "
+                f"{definition.__module__}.{definition.__qualname__}"
+            )
         index[key] = definition
     return index
 
 
-def validate_definition(definition: type[WorkflowDefinition]) -> None:
-    names = [step.name for step in definition.steps]
-    if definition.start not in names or len(set(names)) != len(names):
-        raise ValueError(f"workflow {definition.name}: start step missing or step names repeated")
+def role_problems(definition: type[WorkflowDefinition]) -> list[str]:
+    """HumanStep roles that are not project roles (erp.permissions.ROLES)."""
+    problems = []
+    for step in definition.steps:
+        unknown = [role for role in getattr(step, "roles", ()) if role not in ROLES]
+        if unknown:
+            problems.append(
+                f"step {step.name!r}: unknown roles {', '.join(map(repr, unknown))} (roles: {', '.join(ROLES)})"
+            )
+    return problems
+
+
+def check(definition: type[WorkflowDefinition]) -> None:
+    """Raise InvalidDefinitionError if ``definition`` breaks a rule the contract cannot check."""
+    problems = role_problems(definition)
+    if problems:
+        raise InvalidDefinitionError(
+            f"workflow {definition.name!r} v{definition.version} "
+            f"({definition.__module__}.{definition.__qualname__}): " + "; ".join(problems)
+        )
+
+
+def problems() -> list[str]:
+    """Every problem of every registered definition (for the system check)."""
+    try:
+        definitions = list(_index().values())
+    except InvalidDefinitionError as exc:
+        return [str(exc)]
+    found = []
+    for definition in definitions:
+        try:
+            check(definition)
+        except InvalidDefinitionError as exc:
+            found.append(str(exc))
+    return found
 
 
 def get(name: str, version: int | None = None) -> type[WorkflowDefinition]:
@@ -39,12 +81,14 @@ def get(name: str, version: int | None = None) -> type[WorkflowDefinition]:
     if version is None:
         versions = [v for (n, v) in index if n == name]
         if not versions:
-            raise UnknownDefinitionError(f"unknown workflow definition {name!r}")
+            raise UnknownDefinitionError(f"Unknown workflow definition {name!r}.")
         version = max(versions)
     try:
-        return index[(name, version)]
+        definition = index[(name, version)]
     except KeyError as exc:
-        raise UnknownDefinitionError(f"workflow {name!r} has no version {version}") from exc
+        raise UnknownDefinitionError(f"Workflow {name!r} has no version {version}.") from exc
+    check(definition)
+    return definition
 
 
 def all_definitions() -> list[type[WorkflowDefinition]]:

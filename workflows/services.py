@@ -1,9 +1,13 @@
-"""The engine: start, advance, continue, cancel, deadlines, retry.
+"""The engine: start, advance, continue, signal, cancel, deadlines, retry.
 
 Every transition happens in one transaction on the workflows database that locks
 the run row, applies the step, appends a checkpoint and publishes the engine's
 event, so a crash or a redelivered task never applies a step twice and two
 concurrent answers cannot both win.
+
+Automatic steps run in the ``workflows.advance_run`` task, sent by name once the
+transition commits: this module does not import workflows.tasks (which imports
+it), so the dependency points one way.
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ from __future__ import annotations
 import traceback
 from collections.abc import Mapping
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
 import jsonschema
+from celery import current_app
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from erp.db import atomic, on_commit
+from erp.errors import FieldError
 from erp.events import publish
-from erp.routers import alias_for_app
 from workflows import registry
 from workflows.contract import (
     AutoStep,
@@ -28,34 +35,46 @@ from workflows.contract import (
     InvalidInputError,
     NotAllowedError,
     NotWaitingError,
+    RunFinishedError,
     RunInfo,
+    RunNotFailedError,
     RunNotFoundError,
+    SignalStepError,
+    StepContext,
+    WaitStep,
     WorkflowDefinition,
     WorkflowService,
 )
-from workflows.events import RunCompleted, RunFailed, RunWaiting
+from workflows.events import RunCancelled, RunCompleted, RunFailed, RunWaiting
 from workflows.models import Checkpoint, WorkflowRun
 
 Status = WorkflowRun.Status
+APP = "workflows"
+ADVANCE_TASK = "workflows.advance_run"
 
 
-def _db() -> str:
-    return alias_for_app("workflows")
-
-
-def validate(schema: Mapping[str, Any], value: Any) -> None:
+def validate(schema: Mapping[str, Any] | None, value: Any, *, field: str = "input") -> None:
+    """InvalidInputError unless ``value`` is an object matching ``schema``; each
+    error names its path under ``field`` (``input.amount``)."""
+    if not isinstance(value, Mapping):
+        message = _("Must be a JSON object.")
+        raise InvalidInputError(message, errors=[FieldError(field=field, code="type", message=message)])
+    if schema is None:
+        return
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
     if errors:
-        details = [
-            {
-                "field": ".".join(str(p) for p in e.absolute_path) or None,
-                "code": str(e.validator),
-                "message": e.message,
-            }
-            for e in errors
-        ]
-        raise InvalidInputError(details[0]["message"], details)
+        raise InvalidInputError(
+            errors[0].message,
+            errors=[
+                FieldError(
+                    field=".".join([field, *(str(p) for p in e.absolute_path)]),
+                    code=str(e.validator),
+                    message=e.message,
+                )
+                for e in errors
+            ],
+        )
 
 
 def _checkpoint(run: WorkflowRun, step: str, *, actor: UUID | None = None, input=None) -> None:
@@ -65,41 +84,64 @@ def _checkpoint(run: WorkflowRun, step: str, *, actor: UUID | None = None, input
     )
 
 
-def _locked(thread_id: UUID) -> WorkflowRun:
+def _locked(thread_id: UUID | str) -> WorkflowRun:
     try:
-        return WorkflowRun.objects.select_for_update().get(pk=thread_id)
+        return WorkflowRun.objects.select_for_update().get(pk=UUID(str(thread_id)))
     except (WorkflowRun.DoesNotExist, ValueError) as exc:
-        raise RunNotFoundError(str(thread_id)) from exc
+        raise RunNotFoundError(_("No workflow run has the thread_id %(id)s.") % {"id": thread_id}) from exc
+
+
+def send_advance(thread_id: UUID | str) -> None:
+    """Send the advance task by name; eager mode (no broker) runs it right here."""
+    current_app.signature(ADVANCE_TASK, args=(str(thread_id),)).delay()
 
 
 def _schedule(run: WorkflowRun) -> None:
-    from workflows.tasks import advance_run
-
     thread_id = str(run.thread_id)
-    transaction.on_commit(lambda: advance_run.delay(thread_id), using=_db(), robust=True)
+    on_commit(APP, lambda: send_advance(thread_id), robust=True)
 
 
 def _definition(run: WorkflowRun) -> type[WorkflowDefinition]:
     return registry.get(run.definition, run.version)
 
 
-def _go_to(run: WorkflowRun, next_step) -> None:
-    """Move to the step ``next_step`` names (or computes); None completes the run."""
-    name = next_step(run.state) if callable(next_step) else next_step
+def _next_name(step, state: Mapping[str, Any]) -> str | None:
+    """The step after ``step``; a branch returning a step it did not declare is a bug."""
+    if not callable(step.next):
+        return step.next
+    name = step.next(state)
+    if step.branches and name is not None and name not in step.branches:
+        raise ValueError(f"next of {step.name!r} returned {name!r}, not one of its branches {step.branches}")
+    return name
+
+
+def _waiting_for(step: HumanStep | WaitStep) -> dict[str, Any]:
+    if isinstance(step, HumanStep):
+        return {
+            "step": step.name,
+            "prompt": step.prompt,
+            "input_schema": dict(step.input_schema),
+            "roles": list(step.roles),
+        }
+    return {
+        "step": step.name,
+        "signal": step.signal,
+        "input_schema": dict(step.schema) if step.schema is not None else None,
+    }
+
+
+def _go_to(run: WorkflowRun, name: str | None) -> None:
+    """Move to the step ``name``; None completes the run."""
+    run.attempt = 1
     if name is None:
         run.status, run.current_step, run.result = Status.COMPLETED, "", run.state
         run.waiting_for = run.deadline_at = None
         return
     step = _definition(run).step(name)
     run.current_step = name
-    if isinstance(step, HumanStep):
+    if isinstance(step, (HumanStep, WaitStep)):
         run.status = Status.WAITING
-        run.waiting_for = {
-            "step": step.name,
-            "prompt": step.prompt,
-            "input_schema": dict(step.input_schema),
-            "roles": list(step.roles),
-        }
+        run.waiting_for = _waiting_for(step)
         run.deadline_at = timezone.now() + step.deadline if step.deadline else None
     else:
         run.status = Status.RUNNING
@@ -107,29 +149,36 @@ def _go_to(run: WorkflowRun, next_step) -> None:
 
 
 def _announce(run: WorkflowRun, *, schedule: bool = True) -> None:
-    common = {"thread_id": run.thread_id, "definition": run.definition, "version": run.version}
+    common = {"thread_id": run.thread_id, "definition": run.definition, "definition_version": run.version}
     if run.status == Status.WAITING:
+        waiting = run.waiting_for
         publish(
             RunWaiting(
                 **common,
                 step=run.current_step,
-                prompt=run.waiting_for["prompt"],
-                roles=run.waiting_for["roles"],
-            ),
-            using=_db(),
+                prompt=waiting.get("prompt", ""),
+                roles=waiting.get("roles", []),
+                signal=waiting.get("signal", ""),
+            )
         )
     elif run.status == Status.COMPLETED:
-        publish(RunCompleted(**common, result=run.result), using=_db())
+        publish(RunCompleted(**common, result=run.result))
     elif run.status == Status.RUNNING and schedule:
         _schedule(run)
 
 
+def _moved_on(run: WorkflowRun, from_step: str, *, actor: UUID | None = None, input=None) -> None:
+    """Save a transition out of ``from_step`` and record it (plus the wait it enters)."""
+    run.save()
+    _checkpoint(run, from_step, actor=actor, input=input)
+    if run.status == Status.WAITING:
+        _checkpoint(run, run.current_step)
+
+
 def run_start(*, definition: str, input: Mapping[str, Any], started_by: UUID | None) -> WorkflowRun:
     definition_class = registry.get(definition)
-    if not isinstance(input, Mapping):
-        raise InvalidInputError("input must be an object")
     validate(definition_class.input_schema, input)
-    with transaction.atomic(using=_db()):
+    with atomic(APP):
         run = WorkflowRun.objects.create(
             definition=definition_class.name,
             version=definition_class.version,
@@ -145,7 +194,7 @@ def run_start(*, definition: str, input: Mapping[str, Any], started_by: UUID | N
     return run
 
 
-def advance(thread_id: UUID) -> str:
+def advance(thread_id: UUID | str) -> str:
     """Run automatic steps until the run waits, completes or fails (Celery task body)."""
     while True:
         try:
@@ -162,108 +211,159 @@ class _StepFailedError(Exception):
         self.step, self.error = step, error
 
 
-def _advance_one(thread_id: UUID) -> str:
-    with transaction.atomic(using=_db()):
+def _advance_one(thread_id: UUID | str) -> str:
+    with atomic(APP):
         run = _locked(thread_id)
         if run.status != Status.RUNNING:
             return run.status
         step = _definition(run).step(run.current_step)
         assert isinstance(step, AutoStep)
+        ctx = StepContext(
+            thread_id=run.thread_id,
+            step=step.name,
+            definition=run.definition,
+            version=run.version,
+            attempt=run.attempt,
+            state=MappingProxyType(dict(run.state)),
+        )
         try:
-            with transaction.atomic(using=_db()):
-                update = step.run(dict(run.state)) or {}
+            # A savepoint: a failing step's writes roll back, the run's row stays locked.
+            with atomic(APP):
+                update = step.run(dict(run.state), ctx) or {}
+                run.state = {**run.state, **update}
+                next_name = _next_name(step, run.state)
         except Exception as exc:
             raise _StepFailedError(step.name, "".join(traceback.format_exception_only(exc)).strip()) from exc
-        run.state = {**run.state, **update}
-        _go_to(run, step.next)
-        run.save()
-        _checkpoint(run, step.name)
-        if run.status == Status.WAITING:
-            _checkpoint(run, run.current_step)
+        _go_to(run, next_name)
+        _moved_on(run, step.name)
         # advance() goes on with the next step itself; a crash mid-loop is covered
         # by the task's redelivery (acks late) and resume_stalled().
         _announce(run, schedule=False)
         return "continue" if run.status == Status.RUNNING else run.status
 
 
-def _fail(thread_id: UUID, step: str, error: str) -> None:
-    with transaction.atomic(using=_db()):
-        run = _locked(thread_id)
-        run.status, run.error = Status.FAILED, error
-        run.save()
-        _checkpoint(run, step)
-        publish(
-            RunFailed(
-                thread_id=run.thread_id,
-                definition=run.definition,
-                version=run.version,
-                step=step,
-                error=error,
-            ),
-            using=_db(),
+def _failed(run: WorkflowRun, step: str, error: str, *, input=None) -> None:
+    run.status, run.error = Status.FAILED, error
+    run.waiting_for = run.deadline_at = None
+    run.save()
+    _checkpoint(run, step, input=input)
+    publish(
+        RunFailed(
+            thread_id=run.thread_id,
+            definition=run.definition,
+            definition_version=run.version,
+            step=step,
+            error=error,
         )
+    )
+
+
+def _fail(thread_id: UUID | str, step: str, error: str) -> None:
+    with atomic(APP):
+        _failed(_locked(thread_id), step, error)
+
+
+def _waiting_step(run: WorkflowRun, expected: str | None):
+    if run.status != Status.WAITING:
+        raise NotWaitingError(_("The run is %(status)s, not waiting.") % {"status": run.status})
+    if expected is not None and expected != run.current_step:
+        raise NotWaitingError(
+            _("Step %(step)s was already answered; the run now waits at %(current)s.")
+            % {"step": expected, "current": run.current_step}
+        )
+    return _definition(run).step(run.current_step)
 
 
 def run_continue(
     *, thread_id: UUID, input: Any, actor_id: UUID, actor_roles: frozenset[str], step: str | None = None
 ) -> WorkflowRun:
-    with transaction.atomic(using=_db()):
+    """A user answers the HumanStep the run waits at."""
+    with atomic(APP):
         run = _locked(thread_id)
-        if run.status != Status.WAITING:
-            raise NotWaitingError(f"run is {run.status}, not waiting for input")
-        if step is not None and step != run.current_step:
-            raise NotWaitingError(
-                f"step {step!r} was already answered; the run now waits at {run.current_step!r}"
+        current = _waiting_step(run, step)
+        if isinstance(current, WaitStep):
+            raise SignalStepError(
+                _("Step %(step)s waits for the signal %(signal)s from the system, not for an answer.")
+                % {"step": current.name, "signal": current.signal}
             )
-        step = _definition(run).step(run.current_step)
-        assert isinstance(step, HumanStep)
-        if not (set(step.roles) & set(actor_roles)):
-            raise NotAllowedError(f"answering {step.name!r} needs one of the roles: {', '.join(step.roles)}")
-        if step.forbid_starter and run.started_by == actor_id:
-            raise NotAllowedError("the user who started this run may not answer this step (maker ≠ checker)")
-        validate(step.input_schema, input)
-        run.state = {**run.state, (step.store_as or step.name): input}
-        _go_to(run, step.next)
-        run.save()
-        _checkpoint(run, step.name, actor=actor_id, input=input)
-        if run.status == Status.WAITING:
-            _checkpoint(run, run.current_step)
+        if not (set(current.roles) & set(actor_roles)):
+            raise NotAllowedError(
+                _("Answering %(step)s needs one of the roles: %(roles)s.")
+                % {"step": current.name, "roles": ", ".join(current.roles)}
+            )
+        if current.forbid_starter and run.started_by == actor_id:
+            raise NotAllowedError(
+                _("The user who started this run may not answer this step (maker ≠ checker).")
+            )
+        validate(current.input_schema, input)
+        run.state = {**run.state, (current.store_as or current.name): input}
+        _go_to(run, _next_name(current, run.state))
+        _moved_on(run, current.name, actor=actor_id, input=input)
         _announce(run)
     return run
 
 
-def run_cancel(*, thread_id: UUID, actor_id: UUID | None) -> WorkflowRun:
-    with transaction.atomic(using=_db()):
+def run_signal(*, thread_id: UUID, name: str, payload: Mapping[str, Any] | None = None) -> WorkflowRun:
+    """Code delivers signal ``name`` to the WaitStep the run waits at."""
+    payload = {} if payload is None else payload
+    with atomic(APP):
+        run = _locked(thread_id)
+        current = _waiting_step(run, None)
+        if not isinstance(current, WaitStep) or current.signal != name:
+            awaited = current.signal if isinstance(current, WaitStep) else _("a user's answer")
+            raise NotWaitingError(
+                _("The run waits at %(step)s for %(awaited)s, not for the signal %(name)s.")
+                % {"step": current.name, "awaited": awaited, "name": name}
+            )
+        validate(current.schema, payload, field="payload")
+        payload = dict(payload)
+        run.state = {**run.state, (current.store_as or current.name): payload}
+        _go_to(run, _next_name(current, run.state))
+        _moved_on(run, current.name, input={"signal": name, "payload": payload})
+        _announce(run)
+    return run
+
+
+def run_cancel(*, thread_id: UUID, actor_id: UUID | None = None, reason: str = "") -> WorkflowRun:
+    with atomic(APP):
         run = _locked(thread_id)
         if run.status in WorkflowRun.FINISHED:
-            raise NotWaitingError(f"run is already {run.status}")
+            raise RunFinishedError(_("The run is already %(status)s.") % {"status": run.status})
         run.status, run.waiting_for, run.deadline_at = Status.CANCELLED, None, None
         run.save()
-        _checkpoint(run, run.current_step, actor=actor_id)
+        _checkpoint(run, run.current_step, actor=actor_id, input={"reason": reason} if reason else None)
+        publish(
+            RunCancelled(
+                thread_id=run.thread_id,
+                definition=run.definition,
+                definition_version=run.version,
+                step=run.current_step,
+                cancelled_by=actor_id,
+                reason=reason,
+            )
+        )
     return run
 
 
 def apply_deadlines() -> int:
-    """Move runs whose human step is overdue to the step's on_deadline (beat)."""
+    """Move runs whose waiting step is overdue to the step's on_deadline, or fail
+    them (publishing RunFailed) when it has none (beat)."""
     due = list(
         WorkflowRun.objects.filter(status=Status.WAITING, deadline_at__lte=timezone.now()).values_list(
             "thread_id", flat=True
         )
     )
     for thread_id in due:
-        with transaction.atomic(using=_db()):
+        with atomic(APP):
             run = _locked(thread_id)
             if run.status != Status.WAITING or not run.deadline_at or run.deadline_at > timezone.now():
                 continue
             step = _definition(run).step(run.current_step)
             if step.on_deadline is None:
-                run.status, run.error = Status.FAILED, f"deadline of {step.name!r} passed"
-                run.save()
-                _checkpoint(run, step.name)
+                _failed(run, step.name, f"deadline of {step.name!r} passed", input={"deadline_passed": True})
                 continue
             _go_to(run, step.on_deadline)
-            run.save()
-            _checkpoint(run, step.name, input={"deadline_passed": True})
+            _moved_on(run, step.name, input={"deadline_passed": True})
             _announce(run)
     return len(due)
 
@@ -272,23 +372,27 @@ def resume_stalled() -> int:
     """Re-send the advance task of running runs that have not moved for a while
     (its message was lost with a broker or a killed worker). A duplicate is
     harmless: it waits for the row lock, then finds the run already moved on."""
-    from workflows.tasks import advance_run
-
     stalled_before = timezone.now() - timedelta(seconds=settings.EVENTS_REDELIVER_AFTER_SECONDS)
     stalled = WorkflowRun.objects.filter(status=Status.RUNNING, updated_at__lt=stalled_before)
     thread_ids = [str(t) for t in stalled.values_list("thread_id", flat=True)[:1000]]
     for thread_id in thread_ids:
-        advance_run.delay(thread_id)
+        send_advance(thread_id)
     return len(thread_ids)
 
 
 def run_retry(*, thread_id: UUID) -> WorkflowRun:
     """Resume a failed run from the step that failed (admin action)."""
-    with transaction.atomic(using=_db()):
+    with atomic(APP):
         run = _locked(thread_id)
         if run.status != Status.FAILED:
-            raise NotWaitingError(f"only failed runs can be retried; this one is {run.status}")
-        run.status, run.error = Status.RUNNING, ""
+            raise RunNotFailedError(
+                _("Only failed runs can be retried; this one is %(status)s.") % {"status": run.status}
+            )
+        step = _definition(run).step(run.current_step)
+        if not isinstance(step, AutoStep):
+            # Failed at a passed deadline: waiting again would wait for nothing new.
+            raise RunNotFailedError(_("Only a failed automatic step can be retried."))
+        run.status, run.error, run.attempt = Status.RUNNING, "", run.attempt + 1
         run.save()
         _checkpoint(run, run.current_step)
         _schedule(run)
@@ -310,12 +414,22 @@ def info(run: WorkflowRun) -> RunInfo:
     )
 
 
+def run_get(*, thread_id: UUID | str) -> WorkflowRun:
+    try:
+        return WorkflowRun.objects.get(pk=UUID(str(thread_id)))
+    except (WorkflowRun.DoesNotExist, ValueError) as exc:
+        raise RunNotFoundError(_("No workflow run has the thread_id %(id)s.") % {"id": thread_id}) from exc
+
+
 class WorkflowServiceImpl(WorkflowService):
     def start(self, *, definition: str, input: Mapping[str, Any], started_by: UUID | None) -> RunInfo:
         return info(run_start(definition=definition, input=input, started_by=started_by))
 
     def get(self, *, thread_id: UUID) -> RunInfo:
-        try:
-            return info(WorkflowRun.objects.get(pk=thread_id))
-        except WorkflowRun.DoesNotExist as exc:
-            raise RunNotFoundError(str(thread_id)) from exc
+        return info(run_get(thread_id=thread_id))
+
+    def signal(self, *, thread_id: UUID, name: str, payload: Mapping[str, Any] | None = None) -> RunInfo:
+        return info(run_signal(thread_id=thread_id, name=name, payload=payload))
+
+    def cancel(self, *, thread_id: UUID, actor_id: UUID | None = None, reason: str = "") -> RunInfo:
+        return info(run_cancel(thread_id=thread_id, actor_id=actor_id, reason=reason))

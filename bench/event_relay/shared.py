@@ -27,11 +27,16 @@ class Tick(DomainEvent):
     published_at: float  # time.time() in the publisher, just before publish()
 
 
-@subscribe(EVENT_TYPE, name=SUBSCRIBER)
-def write_row(event: ReceivedEvent) -> None:
+@dataclass(frozen=True)
+class TickData:
+    published_at: float
+
+
+@subscribe(EVENT_TYPE, name=SUBSCRIBER, schema=TickData)
+def write_row(event: ReceivedEvent[TickData]) -> None:
     """The effect: one INSERT, inside the relay's delivery transaction."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {EVENT_EFFECTS} (event_id, published_at) VALUES (%s, %s)",  # noqa: S608
-            [str(event.id), event.payload["published_at"]],
+            [str(event.id), event.data.published_at],
         )

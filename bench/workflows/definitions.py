@@ -26,15 +26,15 @@ RECORD_REDIS_URL = "redis://127.0.0.1:6379/7"
 KEY_PREFIX = "bench:workflows:chain:"
 
 
-def _step_a(state):
+def _step_a(state, ctx):
     return {"a": 1}
 
 
-def _step_b(state):
+def _step_b(state, ctx):
     return {"b": 2}
 
 
-def _step_c(state):
+def _step_c(state, ctx):
     return {"c": 3}
 
 

@@ -1,7 +1,7 @@
 """Where a run's time goes, measured in the bench process (no worker involved).
 
 For ``n`` runs of bench_three_steps: ``run_start`` and then ``services.advance``
-are called in-process, with ``workflows.tasks.advance_run.delay`` replaced by a
+are called in-process, with ``workflows.services.send_advance`` replaced by a
 counter (so nothing reaches the broker; how often the engine asks for it is
 recorded). Every SQL statement is timed through ``connection.execute_wrapper``
 and put in a category; COMMIT is timed by wrapping the connection's ``_commit``.
@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import connection
 
 from bench.workflows import definitions
-from workflows import services, tasks
+from workflows import services
 
 CATEGORIES = (
     ("select_for_update", re.compile(r"^SELECT .* FOR UPDATE", re.S)),
@@ -117,7 +117,7 @@ def profile(n: int, profile_path: Path) -> dict:
     thread_ids = []
     reconnect_per_task = not getattr(settings, "CELERY_DB_REUSE_MAX", None)
     with (
-        mock.patch.object(tasks.advance_run, "delay") as delay,
+        mock.patch.object(services, "send_advance") as delay,
         connection.execute_wrapper(rec.wrapper),
         rec.timed_commit(),
     ):
@@ -144,7 +144,7 @@ def profile(n: int, profile_path: Path) -> dict:
     # what each redundant task costs (lock + COMMIT; plus a reconnect when the
     # worker closes connections per task).
     redundant_s: list[float] = []
-    with mock.patch.object(tasks.advance_run, "delay"):
+    with mock.patch.object(services, "send_advance"):
         for thread_id in thread_ids[: min(n, 100)]:
             if reconnect_per_task:
                 connection.close()
@@ -175,7 +175,7 @@ def profile(n: int, profile_path: Path) -> dict:
     profile_path.parent.mkdir(parents=True, exist_ok=True)
     profile_path.write_text(
         f"cProfile of services.advance() over {len(profiled)} runs of {definitions.DEFINITION} "
-        "(in-process, advance_run.delay patched out)\n\n" + stream.getvalue()
+        "(in-process, services.send_advance patched out)\n\n" + stream.getvalue()
     )
     med = statistics.median
     return {

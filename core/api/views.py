@@ -1,9 +1,14 @@
+import math
+
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
 from django.contrib.auth.signals import user_logged_in
+from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -20,26 +25,50 @@ from core.api.serializers import (
     UserUpdateSerializer,
 )
 from core.models import User
+from erp.access import ADMIN_ONLY, ANY_ROLE, AUTHENTICATED, PUBLIC, Access
 from erp.problems import problem_response
 
 
 def lockout_response(request, response=None, credentials=None):
-    """django-axes calls this once a username is locked out (429, problem+json)."""
-    return problem_response(
+    """django-axes calls this once a username is locked out (429, problem+json),
+    with Retry-After: the seconds until the cool-off ends."""
+    locked = problem_response(
         429,
         "login_locked_out",
         _("Too many failed logins for this username; try again later."),
     )
+    retry_after = _seconds_until_unlocked(request, (credentials or {}).get("username"))
+    if retry_after is not None:
+        locked["Retry-After"] = str(retry_after)
+    return locked
 
 
-@extend_schema(tags=["auth"], responses={200: TokenPairSerializer})
+def _seconds_until_unlocked(request, username: str | None) -> int | None:
+    """The lock lasts the cool-off from the last failed login (axes' database handler)."""
+    cool_off = get_cool_off(request)
+    if not cool_off:
+        return None
+    last_failure = AccessAttempt.objects.filter(username=username).aggregate(last=Max("attempt_time"))["last"]
+    remaining = (last_failure or timezone.now()) + cool_off - timezone.now()
+    return max(1, math.ceil(remaining.total_seconds()))
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Log in: a token pair",
+    description="An access token (send it as `Authorization: Bearer <access>`) and a refresh token. "
+    "Too many failed logins for one username lock it out for a while: 429 with Retry-After.",
+    responses={200: TokenPairSerializer},
+)
 class TokenView(TokenObtainPairView):
+    access = PUBLIC
+
     def post(self, request, *args, **kwargs):
         # Checked up front: axes flags lockouts on DRF's request wrapper, which its
         # middleware (reading Django's request) never sees.
         username = request.data.get("username") if isinstance(request.data, dict) else None
         if username and AxesProxyHandler.is_locked(request, {"username": username}):
-            return lockout_response(request)
+            return lockout_response(request, credentials={"username": username})
         serializer = self.get_serializer(data=request.data)
         try:
             serializer.is_valid(raise_exception=True)
@@ -50,23 +79,31 @@ class TokenView(TokenObtainPairView):
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
-@extend_schema(tags=["auth"], responses={200: TokenPairSerializer})
+@extend_schema(
+    tags=["auth"],
+    summary="Refresh the token pair",
+    description="A new access token and a new refresh token; the refresh token sent is blacklisted.",
+    responses={200: TokenPairSerializer},
+)
 class TokenRefresh(TokenRefreshView):
-    pass
+    access = PUBLIC
 
 
 class Logout(APIView):
     """Blacklist a refresh token; the access token then simply expires."""
 
     authentication_classes = ()
-    permission_classes = (AllowAny,)
+    access = PUBLIC
     serializer_class = LogoutSerializer
 
     def get_authenticate_header(self, request):
         return 'Bearer realm="api"'  # a bad refresh token is a 401, not a 403
 
     @extend_schema(
-        tags=["auth"], request=LogoutSerializer, responses={205: OpenApiResponse(description="Logged out")}
+        tags=["auth"],
+        summary="Log out",
+        request=LogoutSerializer,
+        responses={205: OpenApiResponse(description="Logged out")},
     )
     def post(self, request, *args, **kwargs):
         serializer = TokenBlacklistSerializer(data=request.data)
@@ -77,22 +114,33 @@ class Logout(APIView):
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
-@extend_schema(tags=["auth"])
+@extend_schema(tags=["auth"], summary="The signed-in user")
 class Me(generics.RetrieveAPIView):
     serializer_class = MeSerializer
-    permission_classes = (IsAuthenticated,)
+    access = AUTHENTICATED
 
     def get_object(self):
         return self.request.user
 
 
 @extend_schema(tags=["core"])
+@extend_schema_view(
+    list=extend_schema(summary="List users"),
+    create=extend_schema(summary="Create a user"),
+    retrieve=extend_schema(summary="Get a user"),
+    update=extend_schema(summary="Replace a user"),
+    partial_update=extend_schema(summary="Change a user"),
+    destroy=extend_schema(
+        summary="Deactivate a user", description="The user can no longer log in; the id stays valid."
+    ),
+)
 class UserViewSet(viewsets.ModelViewSet):
     """Users and their roles (admin only). DELETE deactivates: ids stay valid."""
 
     queryset = User.objects.prefetch_related("groups").order_by("username")
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
-    read_roles = ("admin",)
+    # A canonical UUID only: anything else is an unknown path (404), not a 400.
+    lookup_value_regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    access = ADMIN_ONLY
     filterset_fields = ["is_active", "username"]
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering_fields = ["username", "email", "date_joined"]
@@ -115,9 +163,14 @@ class UserViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["core"])
+@extend_schema_view(
+    get=extend_schema(summary="Get the company settings"),
+    patch=extend_schema(summary="Change the company settings"),
+)
 class CompanyView(generics.RetrieveUpdateAPIView):
     """The company's settings; everyone reads, admins change."""
 
+    access = Access(read=ANY_ROLE, write=())
     serializer_class = CompanySerializer
     http_method_names = ["get", "patch", "head", "options"]
 

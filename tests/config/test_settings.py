@@ -25,7 +25,8 @@ PRODUCTION_LIKE = {
 
 def run(code: str, **variables) -> subprocess.CompletedProcess:
     """Run ``code`` after Django set-up with exactly ``variables`` in the environment."""
-    clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings"}
+    # DOTENV_PATH empty: a developer's .env (written by `make run`) must not leak in.
+    clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings", "DOTENV_PATH": ""}
     script = f"import django\ndjango.setup()\nfrom django.conf import settings\n{code}"
     return subprocess.run(
         [sys.executable, "-c", script],
@@ -38,7 +39,7 @@ def run(code: str, **variables) -> subprocess.CompletedProcess:
 
 
 def manage(*args, **variables) -> subprocess.CompletedProcess:
-    clean = {"PATH": os.environ["PATH"]}
+    clean = {"PATH": os.environ["PATH"], "DOTENV_PATH": ""}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -167,7 +168,12 @@ def test_settings_read_only_declared_variables():
     result = subprocess.run(
         [sys.executable, "-c", RECORD_READS],
         cwd=ROOT,
-        env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings", **PRODUCTION_LIKE},
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DOTENV_PATH": "",
+            **PRODUCTION_LIKE,
+        },
         capture_output=True,
         text=True,
         timeout=120,

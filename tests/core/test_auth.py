@@ -116,6 +116,19 @@ class TestLockout:
         assert locked["Content-Type"] == "application/problem+json"
         assert locked.json()["code"] == "login_locked_out"
 
+    def test_lockout_says_when_to_retry(self, make_user):
+        user = make_user("viewer")
+        self.fail(user.username, settings.AXES_FAILURE_LIMIT)
+        cool_off = settings.AXES_COOLOFF_TIME.total_seconds()
+
+        retry_after = int(login(user.username)["Retry-After"])
+        assert cool_off - 5 <= retry_after <= cool_off
+
+        with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME - timedelta(seconds=60)):
+            later = login(user.username)
+        assert later.status_code == 429
+        assert 55 <= int(later["Retry-After"]) <= 60  # counts down to the end of the cool-off
+
     def test_lockout_is_per_username(self, make_user):
         victim, bystander = make_user("viewer"), make_user("viewer")
         self.fail(victim.username, settings.AXES_FAILURE_LIMIT)

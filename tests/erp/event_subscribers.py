@@ -27,32 +27,42 @@ class Ping(DomainEvent):
     sleep: float = 0  # seconds to hold the delivery transaction open
 
 
+@dataclass(frozen=True)
+class PingData:
+    """What the test subscribers read of a Ping."""
+
+    n: int = 0
+    fail_times: int = 0
+    poison: bool = False
+    sleep: float = 0
+
+
 def control() -> redis.Redis:
     return redis.Redis.from_url(CONTROL_URL)
 
 
-def _effect(event: ReceivedEvent, subscriber: str) -> None:
-    payload = event.payload
+def _effect(event: ReceivedEvent[PingData], subscriber: str) -> None:
+    ping = event.data
     ctl = control()
-    if payload.get("fail_times") and ctl.incr(f"fail:{event.id}:{subscriber}") <= payload["fail_times"]:
+    if ping.fail_times and ctl.incr(f"fail:{event.id}:{subscriber}") <= ping.fail_times:
         raise RuntimeError(f"planned failure of {subscriber}")
-    if payload.get("poison") and not ctl.exists("poison-fixed"):
+    if ping.poison and not ctl.exists("poison-fixed"):
         raise ValueError("poison event: this subscriber cannot handle it yet")
     with connections[alias_for_app("tests")].cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {EFFECTS_TABLE} (event_id, subscriber, n) VALUES (%s, %s, %s)",  # noqa: S608
-            [str(event.id), subscriber, payload.get("n", 0)],
+            [str(event.id), subscriber, ping.n],
         )
-    if payload.get("sleep"):
+    if ping.sleep:
         ctl.set(f"started:{event.id}:{subscriber}", 1)
-        time.sleep(payload["sleep"])
+        time.sleep(ping.sleep)
 
 
-@subscribe("tests.Ping", name="tests.effect_a")
-def effect_a(event: ReceivedEvent) -> None:
+@subscribe("tests.Ping", name="tests.effect_a", schema=PingData)
+def effect_a(event: ReceivedEvent[PingData]) -> None:
     _effect(event, "tests.effect_a")
 
 
-@subscribe("tests.Ping", name="tests.effect_b")
-def effect_b(event: ReceivedEvent) -> None:
+@subscribe("tests.Ping", name="tests.effect_b", schema=PingData)
+def effect_b(event: ReceivedEvent[PingData]) -> None:
     _effect(event, "tests.effect_b")

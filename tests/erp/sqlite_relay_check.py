@@ -22,9 +22,14 @@ class Counted(DomainEvent):
     n: int
 
 
-@subscribe("quickstart.Counted", name="quickstart.count")
-def count(event: ReceivedEvent) -> None:
-    effects.append(event.payload["n"])
+@dataclass(frozen=True)
+class CountedData:
+    n: int
+
+
+@subscribe("quickstart.Counted", name="quickstart.count", schema=CountedData)
+def count(event: ReceivedEvent[CountedData]) -> None:
+    effects.append(event.data.n)
 
 
 with transaction.atomic():

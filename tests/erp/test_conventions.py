@@ -6,18 +6,22 @@ import json
 import logging
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
 from django.db.models import ProtectedError
 from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from core.models import Company, User
 from erp.exceptions import problem_exception_handler
+from erp.idempotency import _lock_id
 from erp.logging import formatter
 
 pytestmark = pytest.mark.django_db
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
+# Every problem body has exactly these; a validation error adds "errors".
+PROBLEM_SHAPE = {"type", "title", "status", "detail", "code"}
 
 
 def assert_problem(response, status):
@@ -49,6 +53,33 @@ class TestProblemDocuments:
         response = admin_api.post("/api/v1/core/users/", data="username=x", content_type="text/plain")
         assert_problem(response, 415)
 
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/api/v1/nothing-here/",
+            "/api/nothing/",
+            "/api/v2/auth/me/",
+            "/api/v1/core/users/not-a-uuid/",
+            "/api/v1/core/users/0123456789abcdef0123456789abcdef0123/",  # 36 hex digits: no UUID
+            "/api/v1/workflows/not-a-uuid/",
+        ],
+    )
+    def test_unknown_paths_are_404_problems_with_debug_on(self, admin_api, settings, path):
+        settings.DEBUG = True  # Django would answer with its HTML debug page
+        body = assert_problem(admin_api.get(path), 404)
+        assert body["code"] == "not_found"
+        assert_problem(admin_api.post(path, {}), 404)
+
+    def test_a_missing_trailing_slash_redirects_reads_and_names_the_path_for_writes(
+        self, admin_api, settings
+    ):
+        settings.DEBUG = True
+        response = admin_api.get("/api/v1/core/users", {"page": 1})
+        assert response.status_code == 301
+        assert response["Location"] == "/api/v1/core/users/?page=1"
+        body = assert_problem(admin_api.post("/api/v1/core/users", {}), 404)  # a redirect would drop the body
+        assert "/api/v1/core/users/" in body["detail"]
+
     def test_validation_errors_list_field_code_and_message(self, admin_api):
         body = assert_problem(admin_api.post("/api/v1/core/users/", {"email": "not-an-email"}), 400)
         errors = {e["field"]: e for e in body["errors"]}
@@ -56,6 +87,57 @@ class TestProblemDocuments:
         assert errors["password"]["code"] == "required"
         assert errors["email"]["code"] == "invalid"
         assert all(e["message"] for e in body["errors"])
+
+
+@pytest.mark.django_db(transaction=True)  # the 409 needs a lock held from another connection
+def test_every_error_body_has_the_same_shape(client_as, make_user):
+    admin = client_as("admin")
+    user = {"username": "shape", "password": "Str0ng-Pass-1"}
+    bodies = {}
+
+    bodies["validation"] = admin.post("/api/v1/core/users/", {"username": ""}).json()
+    bodies["not_found"] = admin.get("/api/v1/nothing/").json()
+    bodies["forbidden"] = client_as("viewer").get("/api/v1/core/users/").json()
+
+    bad_token = APIClient()
+    bad_token.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    bodies["token_not_valid (access)"] = bad_token.get("/api/v1/auth/me/").json()
+    bodies["token_not_valid (refresh)"] = (
+        APIClient().post("/api/v1/auth/token/refresh/", {"refresh": "x"}).json()
+    )
+
+    victim = make_user("viewer")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        APIClient().post("/api/v1/auth/token/", {"username": victim.username, "password": "wrong"})
+    bodies["login_locked_out"] = APIClient().post("/api/v1/auth/token/", {"username": victim.username}).json()
+
+    admin.post("/api/v1/core/users/", user, HTTP_IDEMPOTENCY_KEY="k1")
+    bodies["idempotency_key_reused"] = admin.post(
+        "/api/v1/core/users/", {**user, "username": "other"}, HTTP_IDEMPOTENCY_KEY="k1"
+    ).json()
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(str(admin.user.pk), "k2")])
+            bodies["idempotency_key_in_flight"] = admin.post(
+                "/api/v1/core/users/", user, HTTP_IDEMPOTENCY_KEY="k2"
+            ).json()
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+
+    assert set(bodies.pop("validation")) == PROBLEM_SHAPE | {"errors"}
+    shapes = {name: set(body) for name, body in bodies.items()}
+    assert shapes == {name: PROBLEM_SHAPE for name in bodies}
+    assert {body["code"] for body in bodies.values()} == {
+        "not_found",
+        "permission_denied",
+        "token_not_valid",
+        "login_locked_out",
+        "idempotency_key_reused",
+        "idempotency_key_in_flight",
+    }
 
 
 class TestDatabaseErrorsAreClientErrors:

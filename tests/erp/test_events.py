@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from erp import relay
 from erp.events import DomainEvent, PublishedOutsideTransactionError, publish, subscribe, unsubscribe
 from erp.models import Delivery, InboxRecord, OutboxEvent
-from tests.erp.event_subscribers import EFFECTS_TABLE, SUBSCRIBERS, Ping, control
+from tests.erp.event_subscribers import EFFECTS_TABLE, SUBSCRIBERS, Ping, PingData, control
 
 # The sweep, replay and prune visit every database (one per app in the split run).
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -135,13 +135,13 @@ def test_an_event_nobody_subscribes_to_is_kept_but_sends_nothing():
 
 
 def test_a_second_registration_under_the_same_name_is_refused():
-    @subscribe("tests.Ping", name="tests.once")
+    @subscribe("tests.Ping", name="tests.once", schema=PingData)
     def first(event):
         pass
 
     try:
         with pytest.raises(Exception, match="already registered"):
-            subscribe("tests.Ping", name="tests.once")(lambda event: None)
+            subscribe("tests.Ping", name="tests.once", schema=PingData)(lambda event: None)
     finally:
         unsubscribe("tests.once")
 

@@ -21,7 +21,7 @@ def new_user(name):
     return {"username": name, "password": "Str0ng-Pass-1", "roles": ["viewer"]}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases="__all__")  # the purge visits every database
 class TestSequential:
     def test_replay_returns_the_stored_response_without_a_second_effect(self, admin_api):
         first = admin_api.post(USERS, new_user("eva"), HTTP_IDEMPOTENCY_KEY="create-eva")

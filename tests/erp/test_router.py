@@ -4,16 +4,20 @@
 domain app on its own (``<APP>_DATABASE_URL``); the tests marked
 ``databases="__all__"`` below then prove the split for real."""
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
 from django.db import connections, transaction
+from django.utils import timezone
 
+from config.domain_apps import SPLITTABLE_APPS
 from erp import relay
 from erp.events import DomainEvent, ReceivedEvent, publish, subscribe, unsubscribe
-from erp.models import InboxRecord, OutboxEvent
-from erp.routers import SPLITTABLE_APPS, AppDatabaseRouter, alias_for_app
+from erp.models import IdempotencyRecord, InboxRecord, OutboxEvent
+from erp.routers import AppDatabaseRouter, alias_for_app
+from workflows.models import WorkflowRun
 
 router = AppDatabaseRouter()
 
@@ -57,10 +61,46 @@ def test_a_relation_across_databases_is_refused():
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
-def test_outbox_and_inbox_tables_exist_in_every_configured_database():
-    for alias in connections:
-        assert OutboxEvent.objects.using(alias).count() >= 0
-        assert InboxRecord.objects.using(alias).count() >= 0
+def test_each_database_keeps_its_own_outbox_inbox_and_idempotency_rows():
+    """The kernel's tables are on every alias, and a row written on one is on that
+    one only (so an event or a stored response commits with its own app's change)."""
+    aliases = list(connections)
+    for alias in aliases:
+        OutboxEvent.objects.using(alias).create(
+            id=uuid.uuid4(),
+            event_type=f"erp.Probe_{alias}",
+            version=1,
+            occurred_at=timezone.now(),
+            payload={},
+        )
+        InboxRecord.objects.using(alias).create(event_id=uuid.uuid4(), subscriber=f"erp.probe_{alias}")
+        IdempotencyRecord.objects.using(alias).create(
+            user_id="u", key=f"probe-{alias}", fingerprint="f", status_code=201, body=b""
+        )
+    for alias in aliases:
+        assert list(OutboxEvent.objects.using(alias).values_list("event_type", flat=True)) == [
+            f"erp.Probe_{alias}"
+        ]
+        assert list(InboxRecord.objects.using(alias).values_list("subscriber", flat=True)) == [
+            f"erp.probe_{alias}"
+        ]
+        assert list(IdempotencyRecord.objects.using(alias).values_list("key", flat=True)) == [
+            f"probe-{alias}"
+        ]
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_an_apps_rows_are_written_to_and_read_from_its_own_database():
+    run = WorkflowRun.objects.create(definition="probe", version=1)
+    app_db = alias_for_app("workflows")
+    assert run._state.db == app_db
+    with connections[app_db].cursor() as cursor:  # really there, not just routed
+        cursor.execute(f"SELECT count(*) FROM {WorkflowRun._meta.db_table} WHERE thread_id = %s", [run.pk])  # noqa: S608
+        assert cursor.fetchone()[0] == 1
+    if app_db != "default":  # split run: the default database has no such table at all
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [WorkflowRun._meta.db_table])
+            assert cursor.fetchone()[0] is None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,11 +109,16 @@ class StockMoved(DomainEvent):
     quantity: str
 
 
+@dataclass(frozen=True)
+class StockMovedData:
+    quantity: str
+
+
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_an_event_commits_with_the_publishers_database_and_is_received_in_the_subscribers():
     received = []
 
-    @subscribe("estoque.TestStockMoved", name="vendas.test_stock_listener")
+    @subscribe("estoque.TestStockMoved", name="vendas.test_stock_listener", schema=StockMovedData)
     def listener(event: ReceivedEvent) -> None:
         received.append(event.payload)
 

@@ -39,8 +39,8 @@ def detail(client, thread_id):
 
 
 def test_definitions_are_listed_with_their_input_schema(client_as):
-    body = client_as("viewer").get(f"{RUNS}definitions/").json()
-    sample = next(d for d in body if d["name"] == "sample_review")
+    body = client_as("viewer").get(f"{RUNS}definitions/", {"page_size": 500}).json()
+    sample = next(d for d in body["results"] if d["name"] == "sample_review")
     assert sample["version"] == 1
     assert sample["input_schema"]["required"] == ["amount", "thread_hint"]
 
@@ -81,7 +81,7 @@ def test_big_amount_needs_a_manager_other_than_the_starter_then_finance(client_a
     assert run["result"]["booked"] is True and run["result"]["approval"]["note"] == "ok"
     assert effects(hint) == ["check", "book"]
 
-    history = finance.get(f"{RUNS}{thread_id}/history/").json()
+    history = finance.get(f"{RUNS}{thread_id}/history/").json()["results"]
     assert [h["seq"] for h in history] == list(range(1, len(history) + 1))
     answered = [h for h in history if h["input"] is not None and h["step"] == "manager_approval"]
     assert answered[0]["actor"] == str(checker.user.pk)
@@ -192,7 +192,7 @@ def test_a_passed_deadline_moves_the_run_on(client_as):
     run = detail(client_as("viewer"), thread_id)
     assert run["waiting_for"]["step"] == "finance_booking"
     assert run["state"]["approval"]["by"] == "policy"
-    history = client_as("viewer").get(f"{RUNS}{thread_id}/history/").json()
+    history = client_as("viewer").get(f"{RUNS}{thread_id}/history/").json()["results"]
     assert any(h["input"] == {"deadline_passed": True} and h["actor"] is None for h in history)
 
 
@@ -210,7 +210,7 @@ def test_a_run_keeps_its_version_when_a_new_one_is_deployed(client_as):
             HumanStep(
                 "wait", prompt="Go on?", input_schema={"type": "object"}, roles=("manager",), next="finish"
             ),
-            AutoStep("finish", lambda state: {"finished_by": "v2"}),
+            AutoStep("finish", lambda state, ctx: {"finished_by": "v2"}),
         )
 
     client_as("manager").post(f"{RUNS}{thread_id}/continue/", {"input": {}})
@@ -249,3 +249,90 @@ def test_two_concurrent_continues_one_wins_the_other_gets_409(make_user):
         step="manager_approval", input__isnull=False
     )
     assert answers.count() == 1
+
+
+def test_a_bad_start_names_the_field_and_a_stable_code(client_as):
+    client = client_as("manager")
+    invalid = client.post(RUNS, {"definition": "sample_review", "input": {"amount": -1, "thread_hint": "x"}})
+    assert invalid.status_code == 400
+    body = invalid.json()
+    assert body["code"] == "invalid_input" and body["type"] == "urn:erp:problem:invalid_input"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("input.amount", "minimum")]
+
+    unknown = client.post(RUNS, {"definition": "no_such_workflow", "input": {}}).json()
+    assert unknown["code"] == "unknown_definition"
+    assert [e["field"] for e in unknown["errors"]] == ["definition"]
+
+    not_object = client.post(RUNS, {"definition": "sample_review", "input": [1, 2]}, format="json")
+    assert not_object.status_code == 400
+    assert [e["field"] for e in not_object.json()["errors"]] == ["input"]
+
+
+def test_continue_errors_carry_stable_codes(client_as):
+    thread_id, _hint = start(client_as("manager", "sales"), 5000)
+    denied = client_as("finance").post(f"{RUNS}{thread_id}/continue/", {"input": {"approved": True}})
+    assert (denied.status_code, denied.json()["code"]) == (403, "step_not_allowed")
+    checker = client_as("manager")
+    wrong = checker.post(f"{RUNS}{thread_id}/continue/", {"input": {"approved": "yes"}}).json()
+    assert wrong["code"] == "invalid_input" and wrong["errors"][0]["field"] == "input.approved"
+    assert checker.post(f"{RUNS}{thread_id}/continue/", {"input": "yes"}, format="json").status_code == 400
+    stale = checker.post(f"{RUNS}{thread_id}/continue/", {"input": {}, "step": "finance_booking"})
+    assert (stale.status_code, stale.json()["code"]) == (409, "run_not_waiting")
+    missing = checker.post(f"{RUNS}{uuid.uuid4()}/cancel/")
+    assert (missing.status_code, missing.json()["code"]) == (404, "run_not_found")
+
+
+def start_replenishment(client):
+    response = client.post(RUNS, {"definition": "sample_replenishment", "input": {"thread_hint": "x"}})
+    assert response.status_code == 202, response.content
+    return response.json()["thread_id"]
+
+
+def test_a_signal_step_shows_its_signal_and_cannot_be_answered_through_the_api(client_as):
+    client = client_as("manager")
+    thread_id = start_replenishment(client)
+    run = detail(client, thread_id)
+    assert run["status"] == "waiting"
+    assert set(run["waiting_for"]) == {"step", "signal", "input_schema"}
+    assert run["waiting_for"]["signal"] == "goods_received"
+
+    response = client.post(f"{RUNS}{thread_id}/continue/", {"input": {"quantity": 3}})
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "signal_step"
+    assert detail(client, thread_id)["status"] == "waiting"
+
+    services.WorkflowServiceImpl().signal(thread_id=thread_id, name="goods_received", payload={"quantity": 3})
+    assert detail(client, thread_id)["status"] == "completed"
+
+
+def test_cancel_through_the_api_records_who_and_why(client_as):
+    client = client_as("manager")
+    thread_id = start_replenishment(client)
+    response = client.post(f"{RUNS}{thread_id}/cancel/", {"reason": "ordered elsewhere"})
+    assert response.json() == {"thread_id": thread_id, "status": "cancelled"}
+    event = OutboxEvent.objects.using(WF_DB).get(event_type="workflows.RunCancelled")
+    assert event.payload["cancelled_by"] == str(client.user.pk)
+    assert event.payload["reason"] == "ordered elsewhere"
+    again = client.post(f"{RUNS}{thread_id}/cancel/")
+    assert (again.status_code, again.json()["code"]) == (409, "run_finished")
+
+
+def test_definitions_and_history_are_paginated_like_every_list(client_as):
+    client = client_as("viewer")
+    everything = client.get(f"{RUNS}definitions/", {"page_size": 100000})
+    assert everything.status_code == 200  # capped, not rejected
+    body = everything.json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert body["count"] == len(body["results"]) >= 3
+    first = client.get(f"{RUNS}definitions/", {"page_size": 1}).json()
+    assert len(first["results"]) == 1 and first["next"] and first["previous"] is None
+    assert first["count"] == body["count"]
+
+    thread_id, _hint = start(client_as("manager"), 10)  # start, check, auto_approve, wait: 4 checkpoints
+    page = client.get(f"{RUNS}{thread_id}/history/", {"page_size": 2}).json()
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert page["count"] == 4 and [h["seq"] for h in page["results"]] == [1, 2]
+    second = client.get(page["next"]).json()
+    assert [h["seq"] for h in second["results"]] == [3, 4] and second["next"] is None
+    assert client.get(f"{RUNS}{thread_id}/history/", {"status": "nothing"}).json()["count"] == 4

@@ -103,25 +103,8 @@ def test_a_request_still_in_flight_gets_409(admin_api):
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_requests_with_one_key_have_one_effect(make_user):
-    admin = make_user("admin")
-    token = token_for(admin)
-    barrier = threading.Barrier(20)
-    responses = []
-
-    def post():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        barrier.wait()
-        try:
-            responses.append(client.post(USERS, new_user("rui"), HTTP_IDEMPOTENCY_KEY="burst", format="json"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = concurrent_posts(token_for(make_user("admin")), USERS, new_user("rui"), key="burst")
+    connection.close()
 
     assert User.objects.filter(username="rui").count() == 1
     created = [r for r in responses if r.status_code == 201 and not r.has_header("Idempotent-Replayed")]
@@ -132,3 +115,27 @@ def test_twenty_concurrent_requests_with_one_key_have_one_effect(make_user):
     assert len(created) == 1
     assert len(created) + len(replayed) + len(in_flight) == 20  # no unique-violation 409, no 5xx
     assert {r.json()["id"] for r in replayed} <= {created[0].json()["id"]}
+
+
+def concurrent_posts(token: str, path: str, body: dict, *, key: str, count: int = 20) -> list:
+    """``count`` clients POST the same body with the same Idempotency-Key at once
+    (threads released together, each on its own database connections)."""
+    barrier = threading.Barrier(count)
+    responses = []
+
+    def post():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        barrier.wait()
+        try:
+            responses.append(client.post(path, body, HTTP_IDEMPOTENCY_KEY=key, format="json"))
+        finally:
+            for alias in connections:
+                connections[alias].close()
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses

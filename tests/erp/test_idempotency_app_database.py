@@ -2,17 +2,15 @@
 run (workflows): the stored response lives in that app's database and commits
 with the effect; on one database the same tests prove the same behaviour."""
 
-import threading
-
 import pytest
 from django.db import connection, connections
-from rest_framework.test import APIClient
 
 from core.models import User
 from erp.idempotency import _lock_id
 from erp.models import IdempotencyRecord
 from erp.routers import alias_for_app
 from tests.conftest import token_for
+from tests.erp.test_idempotency import concurrent_posts
 from workflows.models import WorkflowRun
 
 pytestmark = pytest.mark.urls("tests.erp.idempotency_views")
@@ -92,27 +90,7 @@ def test_in_flight_on_the_apps_database_is_409(admin_api):
 
 @pytest.mark.django_db(transaction=True, databases=ALL)
 def test_twenty_concurrent_requests_with_one_key_have_one_effect(make_user):
-    token = token_for(make_user("admin"))
-    barrier = threading.Barrier(20)
-    responses = []
-
-    def post():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-        barrier.wait()
-        try:
-            responses.append(
-                client.post(START, {"note": "burst"}, HTTP_IDEMPOTENCY_KEY="burst", format="json")
-            )
-        finally:
-            for alias in connections:
-                connections[alias].close()
-
-    threads = [threading.Thread(target=post) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = concurrent_posts(token_for(make_user("admin")), START, {"note": "burst"}, key="burst")
     connection.close()
 
     assert runs() == 1

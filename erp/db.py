@@ -24,6 +24,7 @@ transaction spanning two apps.)
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable
 from contextlib import ContextDecorator
 from dataclasses import dataclass, field
@@ -121,8 +122,6 @@ class _SideConnections:
     keeps its own (CONN_MAX_AGE); closed with close_side_connections()."""
 
     def __init__(self):
-        import threading
-
         self._local = threading.local()
 
     def _free(self, alias_name: str) -> list:

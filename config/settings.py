@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "core.admin.CompanyTimezoneMiddleware",  # admin pages in the company's timezone
+    "core.middleware.CompanyTimezoneMiddleware",  # admin pages in the company's timezone
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -91,6 +91,7 @@ def _database(config: dict) -> dict:
 
 DATABASES = {"default": _database(read("DATABASE_URL"))}
 # A domain app with its own database (the proof that apps can be split).
+ERP_APPS = (KERNEL, *DOMAIN_APPS)  # the project's own apps, for the kernel's checks
 ERP_SPLITTABLE_APPS = frozenset(SPLITTABLE_APPS)
 for _app in SPLITTABLE_APPS:
     _url = read(f"{_app.upper()}_DATABASE_URL")

@@ -1,30 +1,20 @@
 """The Django admin: who may use it (the admin role, not is_staff), users who
 cannot be deleted (deactivate them), and times shown in the company's timezone."""
 
-import zoneinfo
-
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import services
 from core.models import Company, User
-from erp.permissions import ADMIN, user_roles
+from erp.permissions import has_admin_role
 
 # --- Who may use the admin -------------------------------------------------------------
-
-
-def may_use_admin(user) -> bool:
-    """Active users with the admin role (superusers have it); is_staff plays no part,
-    so the admin follows the same roles as the API."""
-    return bool(user and user.is_active and ADMIN in user_roles(user))
 
 
 class AdminLoginForm(AdminAuthenticationForm):
@@ -38,7 +28,7 @@ class AdminLoginForm(AdminAuthenticationForm):
 
     def confirm_login_allowed(self, user):
         AuthenticationForm.confirm_login_allowed(self, user)  # active; not the is_staff test
-        if not may_use_admin(user):
+        if not has_admin_role(user):
             raise ValidationError(
                 self.error_messages["invalid_login"],
                 code="invalid_login",
@@ -47,7 +37,8 @@ class AdminLoginForm(AdminAuthenticationForm):
 
 
 def _has_permission(request) -> bool:
-    return may_use_admin(request.user)
+    # The admin role, not is_staff: the admin follows the same roles as the API.
+    return has_admin_role(request.user)
 
 
 # The default site, adjusted rather than replaced: replacing it would mean a custom
@@ -55,44 +46,6 @@ def _has_permission(request) -> bool:
 # asks has_permission.
 admin.site.login_form = AdminLoginForm
 admin.site.has_permission = _has_permission
-
-
-# --- Times in the company's timezone ---------------------------------------------------
-
-_TIMEZONE_CACHE_KEY = "core:admin:company-timezone"
-_TIMEZONE_CACHE_SECONDS = 60
-
-
-def company_timezone() -> zoneinfo.ZoneInfo | None:
-    """The company's timezone, cached briefly (the admin asks on every page)."""
-    name = cache.get(_TIMEZONE_CACHE_KEY)
-    if name is None:
-        name = services.company_get().timezone
-        cache.set(_TIMEZONE_CACHE_KEY, name, _TIMEZONE_CACHE_SECONDS)
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None  # a bad name must not break the admin: times stay in UTC
-
-
-class CompanyTimezoneMiddleware:
-    """Admin pages show (and forms read) times in the company's timezone; the API
-    keeps UTC with offsets."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if not request.path_info.startswith(reverse("admin:index")):
-            return self.get_response(request)
-        zone = company_timezone()
-        if zone is None:
-            return self.get_response(request)
-        timezone.activate(zone)
-        try:
-            return self.get_response(request)  # templates render inside this call
-        finally:
-            timezone.deactivate()
 
 
 # --- Models ------------------------------------------------------------------------------
@@ -112,8 +65,16 @@ class UserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
         return False
 
 
+class CompanyForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        services.company_validate(cleaned)  # the service's rules, as form errors
+        return cleaned
+
+
 @admin.register(Company)
 class CompanyAdmin(SimpleHistoryAdmin):
+    form = CompanyForm
     list_display = ("name", "tax_id", "base_currency", "timezone")
 
     def has_add_permission(self, request):
@@ -123,5 +84,8 @@ class CompanyAdmin(SimpleHistoryAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        cache.delete(_TIMEZONE_CACHE_KEY)  # the next page shows the new timezone
+        if not change:  # the singleton's first row (no company yet)
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service: its validation, and the timezone the admin shows.
+        services.company_update(**{name: form.cleaned_data[name] for name in form.changed_data})

@@ -9,15 +9,12 @@ answers permission questions.
 
 from django.contrib.auth.backends import BaseBackend
 
-from erp.permissions import ADMIN, user_roles
+from erp.permissions import has_admin_role
 
 
 class AdminRoleBackend(BaseBackend):
-    def _is_admin(self, user) -> bool:
-        return bool(user and user.is_active and ADMIN in user_roles(user))
-
     def has_perm(self, user_obj, perm, obj=None) -> bool:
-        return self._is_admin(user_obj)
+        return has_admin_role(user_obj)
 
     def has_module_perms(self, user_obj, app_label) -> bool:
-        return self._is_admin(user_obj)
+        return has_admin_role(user_obj)

@@ -1,17 +1,23 @@
 """core's commands and queries; views, admin and commands call these."""
 
+import math
 import re
 import zoneinfo
 from uuid import UUID
 
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.contract import CompanyInfo, CoreService, UserNotFoundError, UserRef
 from core.models import Company, User
-from erp.db import atomic
+from erp.db import atomic, on_commit
 from erp.errors import ConflictError
 from erp.permissions import ROLES, user_roles
 
@@ -20,12 +26,17 @@ COMPANY_FIELDS = ("name", "tax_id", "base_currency", "timezone")
 USER_FIELDS = ("username", "email", "first_name", "last_name", "is_active")
 
 
+_TIMEZONE_CACHE_KEY = "core:company-timezone"
+_TIMEZONE_CACHE_SECONDS = 60
+
+
 def company_get() -> Company:
     company, _created = Company.objects.get_or_create(pk=Company.SINGLETON_ID)
     return company
 
 
-def _validate_company(values: dict) -> None:
+def company_validate(values: dict) -> None:
+    """ValidationError naming each company field whose value is not acceptable."""
     errors = {}
     currency = values.get("base_currency")
     if currency is not None and not _CURRENCY.match(currency):
@@ -44,12 +55,39 @@ def company_update(**values) -> Company:
     unknown = set(values) - set(COMPANY_FIELDS)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed.") for field in unknown})
-    _validate_company(values)
+    company_validate(values)
     company = Company.objects.select_for_update().get(pk=company_get().pk)
     for field, value in values.items():
         setattr(company, field, value)
     company.save()
+    # Now and again at commit: a page rendered in between may have cached the old zone.
+    cache.delete(_TIMEZONE_CACHE_KEY)
+    on_commit("core", lambda: cache.delete(_TIMEZONE_CACHE_KEY))
     return company
+
+
+def company_timezone() -> zoneinfo.ZoneInfo | None:
+    """The company's timezone, cached briefly (the admin asks on every page);
+    None when the stored name is not a zone, so a bad value cannot break a page."""
+    name = cache.get(_TIMEZONE_CACHE_KEY)
+    if name is None:
+        name = company_get().timezone
+        cache.set(_TIMEZONE_CACHE_KEY, name, _TIMEZONE_CACHE_SECONDS)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def login_seconds_until_unlocked(request, username: str | None) -> int | None:
+    """Seconds until a locked-out username may log in again: the cool-off runs
+    from its last failed login (django-axes' database handler). None without one."""
+    cool_off = get_cool_off(request)
+    if not cool_off:
+        return None
+    last_failure = AccessAttempt.objects.filter(username=username).aggregate(last=Max("attempt_time"))["last"]
+    remaining = (last_failure or timezone.now()) + cool_off - timezone.now()
+    return max(1, math.ceil(remaining.total_seconds()))
 
 
 def _roles_to_groups(roles) -> list[Group]:

@@ -33,10 +33,9 @@ ESCAPED_PIPE = "\\|"
 
 
 def our_apps(app_configs=None) -> list:
-    """The installed apps of this project: those whose code is under BASE_DIR."""
-    root = Path(settings.BASE_DIR).resolve()
+    """The installed apps of this project (settings.ERP_APPS, from config/domain_apps.py)."""
     configs = apps.get_app_configs() if app_configs is None else app_configs
-    return [c for c in configs if Path(c.path).resolve().is_relative_to(root)]
+    return [c for c in configs if c.label in settings.ERP_APPS]
 
 
 def event_classes() -> list[type[DomainEvent]]:

@@ -84,11 +84,17 @@ def _checkpoint(run: WorkflowRun, step: str, *, actor: UUID | None = None, input
     )
 
 
-def _locked(thread_id: UUID | str) -> WorkflowRun:
+def run_get(*, thread_id: UUID | str, lock: bool = False) -> WorkflowRun:
+    """The run (its row locked until the transaction ends, with ``lock``)."""
+    runs = WorkflowRun.objects.select_for_update() if lock else WorkflowRun.objects
     try:
-        return WorkflowRun.objects.select_for_update().get(pk=UUID(str(thread_id)))
+        return runs.get(pk=UUID(str(thread_id)))
     except (WorkflowRun.DoesNotExist, ValueError) as exc:
         raise RunNotFoundError(_("No workflow run has the thread_id %(id)s.") % {"id": thread_id}) from exc
+
+
+def _locked(thread_id: UUID | str) -> WorkflowRun:
+    return run_get(thread_id=thread_id, lock=True)
 
 
 def send_advance(thread_id: UUID | str) -> None:
@@ -412,13 +418,6 @@ def info(run: WorkflowRun) -> RunInfo:
         created_at=run.created_at,
         updated_at=run.updated_at,
     )
-
-
-def run_get(*, thread_id: UUID | str) -> WorkflowRun:
-    try:
-        return WorkflowRun.objects.get(pk=UUID(str(thread_id)))
-    except (WorkflowRun.DoesNotExist, ValueError) as exc:
-        raise RunNotFoundError(_("No workflow run has the thread_id %(id)s.") % {"id": thread_id}) from exc
 
 
 class WorkflowServiceImpl(WorkflowService):

@@ -176,12 +176,12 @@ def print_summary(s: dict, meta: dict) -> None:
 def print_profile(p: dict) -> None:
     print()
     print(
-        f"In-process breakdown over {p['runs']} runs (bench process, no worker; advance_run.delay "
+        f"In-process breakdown over {p['runs']} runs (bench process, no worker; services.send_advance "
         "patched to a counter):"
     )
     d = p["advance_run_delay_calls_per_run"]
     print(
-        f"   advance_run.delay requested per run: {d['by_run_start']:g} by run_start + {d['by_advance']:g} by "
+        f"   advance_run sends requested per run: {d['by_run_start']:g} by run_start + {d['by_advance']:g} by "
         "advance itself (every transition into another AutoStep schedules one on commit)"
     )
     for phase in ("run_start", "advance"):

@@ -1,11 +1,5 @@
-import math
-
 from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_cool_off
-from axes.models import AccessAttempt
 from django.contrib.auth.signals import user_logged_in
-from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status, viewsets
@@ -37,20 +31,10 @@ def lockout_response(request, response=None, credentials=None):
         "login_locked_out",
         _("Too many failed logins for this username; try again later."),
     )
-    retry_after = _seconds_until_unlocked(request, (credentials or {}).get("username"))
+    retry_after = services.login_seconds_until_unlocked(request, (credentials or {}).get("username"))
     if retry_after is not None:
         locked["Retry-After"] = str(retry_after)
     return locked
-
-
-def _seconds_until_unlocked(request, username: str | None) -> int | None:
-    """The lock lasts the cool-off from the last failed login (axes' database handler)."""
-    cool_off = get_cool_off(request)
-    if not cool_off:
-        return None
-    last_failure = AccessAttempt.objects.filter(username=username).aggregate(last=Max("attempt_time"))["last"]
-    remaining = (last_failure or timezone.now()) + cool_off - timezone.now()
-    return max(1, math.ceil(remaining.total_seconds()))
 
 
 @extend_schema(

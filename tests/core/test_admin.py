@@ -131,3 +131,25 @@ def test_a_new_company_timezone_shows_on_the_next_admin_page(admin_browser, make
     }
     assert admin_browser.post(f"/admin/core/company/{company.pk}/change/", form).status_code == 302
     assert b"Jan. 15, 2026, 9 p.m." in admin_browser.get("/admin/core/user/", {"q": "tim"}).content
+
+
+def test_a_timezone_changed_through_the_api_shows_on_the_next_admin_page(admin_browser, admin_api, make_user):
+    make_user("viewer", username="tim", last_login=datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+    assert b"Jan. 15, 2026, 9 a.m." in admin_browser.get("/admin/core/user/", {"q": "tim"}).content
+    assert admin_api.patch("/api/v1/core/company/", {"timezone": "Asia/Tokyo"}).status_code == 200
+    assert b"Jan. 15, 2026, 9 p.m." in admin_browser.get("/admin/core/user/", {"q": "tim"}).content
+
+
+def test_the_admin_refuses_what_the_api_refuses_and_changes_nothing(admin_browser):
+    company = Company.objects.get()
+    form = {
+        "name": company.name,
+        "tax_id": company.tax_id,
+        "base_currency": "brl",
+        "timezone": "Mars/Olympus",
+    }
+    page = admin_browser.post(f"/admin/core/company/{company.pk}/change/", form)
+    assert page.status_code == 200  # the form again, with the errors
+    assert b"three-letter ISO 4217" in page.content and b"Unknown time zone" in page.content
+    company.refresh_from_db()
+    assert (company.base_currency, company.timezone) != ("brl", "Mars/Olympus")

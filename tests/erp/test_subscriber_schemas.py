@@ -378,7 +378,7 @@ def test_the_test_suites_own_subscriptions_are_not_held_to_app_labels():
 def test_an_apps_subscribers_module_that_nothing_imports_stops_start_up(plugin, settings, tmp_path):
     package = plugin("raise RuntimeError('imported')", package=True)
     config = AppConfig.create(package.__name__)
-    settings.BASE_DIR = tmp_path  # the temporary package is one of "our" apps
+    settings.ERP_APPS = (*settings.ERP_APPS, config.label)  # the temporary package is one of "our" apps
 
     (error,) = check_subscriber_modules(app_configs=[config])
     assert error.id == "erp.E012"
@@ -388,9 +388,10 @@ def test_an_apps_subscribers_module_that_nothing_imports_stops_start_up(plugin, 
 def test_an_apps_imported_subscribers_module_passes(plugin, settings, tmp_path):
     package = plugin("", package=True)
     importlib.import_module(f"{package.__name__}.subscribers")  # what its ready() does
-    settings.BASE_DIR = tmp_path
+    config = AppConfig.create(package.__name__)
+    settings.ERP_APPS = (*settings.ERP_APPS, config.label)
 
-    assert check_subscriber_modules(app_configs=[AppConfig.create(package.__name__)]) == []
+    assert check_subscriber_modules(app_configs=[config]) == []
 
 
 def test_every_subscribers_module_of_our_apps_is_imported():

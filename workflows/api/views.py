@@ -7,7 +7,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from erp.access import ANY_ROLE, Access
-from erp.pagination import PageNumberPagination
 from erp.permissions import user_roles
 from workflows import registry, services
 from workflows.api.serializers import (
@@ -31,7 +30,6 @@ class DefinitionList(generics.ListAPIView):
 
     access = Access(read=ANY_ROLE)
     serializer_class = DefinitionSerializer
-    pagination_class = PageNumberPagination
     filter_backends = ()
 
     def get_queryset(self):
@@ -108,7 +106,7 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(RunStatusSerializer(run).data)
 
     @extend_schema(summary="List the checkpoints of a run", responses={200: CheckpointSerializer(many=True)})
-    @action(detail=True, methods=["get"], filter_backends=(), pagination_class=PageNumberPagination)
+    @action(detail=True, methods=["get"], filter_backends=())
     def history(self, request, thread_id=None, **kwargs):
         run = self.get_object()
         page = self.paginate_queryset(run.checkpoints.order_by("seq"))

@@ -141,6 +141,10 @@ CSRF_COOKIE_SECURE = not DEBUG
 X_FRAME_OPTIONS = "DENY"
 
 # --- REST API conventions (see erp/) -------------------------------------------
+# The largest body Django reads into memory (the idempotency middleware reads it
+# to fingerprint the request): the product import's 10 MiB cap (estoque.imports.
+# MAX_BYTES) plus room for a multipart envelope. Bigger bodies are refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
@@ -219,6 +223,7 @@ SILENCED_SYSTEM_CHECKS = [
 SERVICE_BACKENDS = {
     "core": {"BACKEND": "core.services.CoreServiceImpl"},
     "workflows": {"BACKEND": "workflows.services.WorkflowServiceImpl"},
+    "estoque": {"BACKEND": "estoque.services.StockServiceImpl"},
 }
 
 # --- Domain events (erp/relay.py) ----------------------------------------------

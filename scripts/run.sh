@@ -49,6 +49,7 @@ fi
 
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py seed_demo
+.venv/bin/python manage.py seed_estoque_demo
 cat <<MSG
 
   Index        http://$address/

@@ -1,0 +1,361 @@
+"""estoque in the Django admin.
+
+Products and warehouses are edited here, but written by the services, so the
+admin keeps the API's rules: the form asks the service first (in a savepoint
+rolled back at once) and shows what it refuses as form errors; the save and the
+delete then call the service for real. Valuation (on hand, stock value, average
+cost) is read-only: only stock documents change it, through the API.
+
+Everything else (levels, the ledger, reservations, documents, replenishments) is
+read-only, with the searches and filters a warehouse manager works with; every
+changelist joins what its rows show, so a page costs the same queries whatever
+its length.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
+from django.db.models import F
+from django.http import HttpResponseRedirect
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from erp.db import atomic
+from estoque import selectors, services
+from estoque.contract import StockError
+from estoque.models import Product, Replenishment, Reservation, StockCommand, StockLevel, StockMove, Warehouse
+
+APP = "estoque"
+
+
+class _DryRunDoneError(Exception):
+    """Ends a dry run: its savepoint rolls back."""
+
+
+def _refusal(call: Callable[[], object]) -> StockError | None:
+    """What the service says to ``call``, without keeping any of its effect."""
+    try:
+        with atomic(APP):
+            call()
+            raise _DryRunDoneError
+    except _DryRunDoneError:
+        return None
+    except StockError as error:
+        return error
+
+
+def _adopt(instance, saved) -> None:
+    """Make the admin's ``instance`` the row the service saved (the admin logs
+    it and redirects to its id)."""
+    for field in instance._meta.concrete_fields:
+        setattr(instance, field.attname, getattr(saved, field.attname))
+    instance._state.adding, instance._state.db = False, saved._state.db
+
+
+# --- Products and warehouses: written by the services ---------------------------------
+
+
+class ServiceForm(forms.ModelForm):
+    """A model form whose data the service judges: ``write()`` is the save."""
+
+    create: Callable
+    update: Callable
+
+    def write(self):
+        if self.instance._state.adding:
+            return self.create(**self.cleaned_data)
+        return self.update(self.instance, **{name: self.cleaned_data[name] for name in self.changed_data})
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:  # fields the form refused are missing: the service would misjudge
+            refusal = _refusal(self.write)
+            if refusal is not None:
+                self._add_refusal(refusal)
+        return cleaned
+
+    def _add_refusal(self, refusal: StockError) -> None:
+        field_errors = getattr(refusal, "errors", None) or []
+        for error in field_errors:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        if not field_errors:
+            self.add_error(None, refusal.message)
+
+
+class ProductForm(ServiceForm):
+    create = staticmethod(services.product_create)
+    update = staticmethod(services.product_update)
+
+    class Meta:
+        model = Product
+        fields = services.PRODUCT_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The table's check constraint, said on the field rather than by the database.
+        for name in ("reorder_point", "reorder_quantity"):
+            self.fields[name].validators.append(MinValueValidator(0))
+
+
+class WarehouseForm(ServiceForm):
+    create = staticmethod(services.warehouse_create)
+    update = staticmethod(services.warehouse_update)
+
+    class Meta:
+        model = Warehouse
+        fields = services.WAREHOUSE_FIELDS
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves and deletes through ``form.write()`` and ``delete_service``."""
+
+    delete_service: Callable
+
+    def save_model(self, request, obj, form, change):
+        _adopt(obj, form.write())
+
+    def delete_model(self, request, obj):
+        self.delete_service(obj)
+
+    def delete_queryset(self, request, queryset):
+        with atomic(APP):  # all the selected rows or none
+            for obj in queryset:
+                self.delete_service(obj)
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation page asks the service, not Django's collector: a
+        product's empty levels go with it, its stock history keeps it."""
+        objs = list(objs)
+        refusals = [_refusal(lambda obj=obj: self.delete_service(copy.copy(obj))) for obj in objs]
+        protected = [refusal.message for refusal in refusals if refusal is not None]
+        name = capfirst(self.opts.verbose_name)
+        deleted = [f"{name}: {obj}" for obj in objs]
+        return deleted, {self.opts.verbose_name_plural: len(objs)}, set(), protected
+
+    # A rule the form could not see yet (stock received meanwhile, a SKU taken a
+    # moment ago) raises at the real save: the admin's transaction has rolled
+    # back by then; say why instead of answering 500.
+    def changeform_view(self, request, *args, **kwargs):
+        return self._or_message(super().changeform_view, request, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._or_message(super().delete_view, request, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self._or_message(super().changelist_view, request, *args, **kwargs)
+
+    def _or_message(self, view, request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except StockError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.select_related)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProductLevelInline(ReadOnlyInline):
+    model = StockLevel
+    fields = ("warehouse", "on_hand", "reserved", "replenishment_pending", "updated_at")
+    readonly_fields = fields
+    select_related = ("warehouse",)
+    verbose_name_plural = _("stock by warehouse")
+
+
+@admin.register(Product)
+class ProductAdmin(ServiceAdmin):
+    form = ProductForm
+    delete_service = staticmethod(services.product_delete)
+    list_display = (
+        "sku",
+        "name",
+        "unit",
+        "on_hand",
+        "reorder_point",
+        "average_cost",
+        "stock_value",
+        "is_active",
+    )
+    list_filter = ("is_active", "unit")
+    search_fields = ("sku", "name")
+    readonly_fields = ("on_hand", "stock_value", "average_cost", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("sku", "name", "description", "unit", "is_active")}),
+        (_("Replenishment"), {"fields": ("reorder_point", "reorder_quantity")}),
+        (
+            _("Valuation (kept by the stock documents)"),
+            {"fields": ("on_hand", "average_cost", "stock_value")},
+        ),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = [ProductLevelInline]
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(ServiceAdmin):
+    form = WarehouseForm
+    delete_service = staticmethod(services.warehouse_delete)
+    list_display = ("code", "name", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+    readonly_fields = ("created_at",)
+
+
+# --- The ledger and what hangs off it: read-only ---------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Facts the services record: looked at here, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BelowReorderPointFilter(admin.SimpleListFilter):
+    title = _("reorder point")
+    parameter_name = "below_reorder"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Below the reorder point"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            # available < reorder point, i.e. on_hand - reserved < reorder_point, in SQL.
+            return queryset.filter(on_hand__lt=F("reserved") + F("product__reorder_point"))
+        return queryset
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(ReadOnlyAdmin):
+    list_display = (
+        "product",
+        "warehouse",
+        "on_hand",
+        "reserved",
+        "available",
+        "reorder_point",
+        "replenishment_pending",
+        "updated_at",
+    )
+    list_filter = ("warehouse", BelowReorderPointFilter, "replenishment_pending")
+    search_fields = ("product__sku", "product__name")
+    list_select_related = ("product", "warehouse")
+    fields = (
+        "product",
+        "warehouse",
+        "on_hand",
+        "reserved",
+        "available",
+        "replenishment_pending",
+        "updated_at",
+    )
+    readonly_fields = ("available",)
+
+    def get_queryset(self, request):
+        return selectors.stock_levels()
+
+    @admin.display(description=_("available"), ordering="available_quantity")
+    def available(self, level):
+        return level.available_quantity
+
+    @admin.display(description=_("reorder point"), ordering="product__reorder_point")
+    def reorder_point(self, level):
+        return level.product.reorder_point
+
+
+@admin.register(StockMove)
+class StockMoveAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "product",
+        "warehouse",
+        "kind",
+        "quantity",
+        "unit_cost",
+        "value",
+        "reference",
+    )
+    list_filter = ("kind", "warehouse", "created_at")
+    search_fields = ("product__sku", "reference")
+    date_hierarchy = "created_at"
+    list_select_related = ("product", "warehouse")
+    show_full_result_count = False  # the ledger grows without end: no second COUNT(*) per page
+
+
+class CommandMoveInline(ReadOnlyInline):
+    model = StockMove
+    fields = ("product", "warehouse", "kind", "quantity", "unit_cost", "value")
+    readonly_fields = fields
+    select_related = ("product", "warehouse")
+
+
+class CommandReservationInline(ReadOnlyInline):
+    model = Reservation
+    fields = ("product", "warehouse", "quantity", "status")
+    readonly_fields = fields
+    select_related = ("product", "warehouse")
+
+
+@admin.register(StockCommand)
+class StockCommandAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "reference", "status", "warehouse", "to_warehouse", "occurred_on")
+    list_filter = ("kind", "status", "warehouse", "created_at")
+    search_fields = ("reference",)
+    date_hierarchy = "created_at"
+    list_select_related = ("warehouse", "to_warehouse")
+    inlines = [CommandMoveInline, CommandReservationInline]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "order_ref", "product", "warehouse", "quantity", "status")
+    list_filter = ("status", "warehouse", "created_at")
+    search_fields = ("order_ref", "product__sku")
+    date_hierarchy = "created_at"
+    list_select_related = ("product", "warehouse")
+
+
+@admin.register(Replenishment)
+class ReplenishmentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "product",
+        "warehouse",
+        "status",
+        "proposed_quantity",
+        "received_quantity",
+        "thread_id",
+        "closed_at",
+    )
+    list_filter = ("status", "warehouse")
+    search_fields = ("product__sku", "thread_id")
+    list_select_related = ("product", "warehouse")

@@ -1,0 +1,1 @@
+"""estoque's management commands."""

@@ -19,6 +19,10 @@ another app never joins the caller's transaction, and a rollback of the
 caller never undoes the callee: the two modes behave the same. (The caller
 compensates, e.g. releases a reservation; ARCHITECTURE: never rely on a
 transaction spanning two apps.)
+
+The exception is SQLite, the quick start's embedded database: it has one writer
+per file, so a second connection would wait for the caller's lock until it times
+out. There the callee's transaction joins the caller's (a savepoint).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ class atomic(ContextDecorator):  # noqa: N801 - reads like transaction.atomic, w
         name = alias_for_app(self.app_label)
         current = owner(name)
         replaced = side = None
-        if current is not None and current != self.app_label:
+        if current is not None and current != self.app_label and connections[name].vendor != "sqlite":
             replaced, side = connections[name], _side_connections.take(name)
             connections[name] = side
         inner = transaction.atomic(using=name, savepoint=self.savepoint, durable=self.durable)

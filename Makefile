@@ -1,5 +1,5 @@
 # Two commands matter: `make run` (quick start) and `make test` (everything CI runs).
-.PHONY: run test test-one-db lint worker beat bench-http bench-events bench-workflows env-docs
+.PHONY: run test test-one-db lint worker beat bench-http bench-events bench-workflows bench-estoque env-docs
 
 run:  ## start the system on SQLite with eager Celery and demo users
 	scripts/run.sh
@@ -36,6 +36,9 @@ bench-events:  ## bench/event_relay: relay throughput and latency vs no-op Celer
 
 bench-workflows:  ## bench/workflows: engine runs vs chains of three no-op Celery tasks
 	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.workflows
+
+bench-estoque:  ## bench/estoque: reserve and ship through the service vs hand-written SQL
+	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.estoque
 
 env-docs:  ## regenerate .env.example from config/env.py
 	.venv/bin/python -m config.env --dotenv > .env.example

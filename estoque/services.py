@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 from erp.db import alias, atomic
 from erp.errors import FieldError
 from erp.events import publish
-from estoque import events, interfaces
+from estoque import events, interfaces, statements
 from estoque.contract import (
     Adjustment,
     Availability,
@@ -224,18 +224,22 @@ def _sorted_lines(lines: Iterable) -> list[tuple]:
     )
 
 
+def _unknown_warehouse(warehouse_id: UUID, field: str) -> UnknownWarehouseError:
+    return UnknownWarehouseError(
+        _("No active warehouse has the id %(id)s.") % {"id": warehouse_id},
+        errors=[
+            FieldError(
+                field=field, code=UnknownWarehouseError.code, message=_("Unknown or inactive warehouse.")
+            )
+        ],
+    )
+
+
 def _active_warehouse(warehouse_id: Any, field: str = "warehouse") -> Warehouse:
     warehouse_id = _uuid(warehouse_id, field)
     warehouse = Warehouse.objects.filter(pk=warehouse_id, is_active=True).first()
     if warehouse is None:
-        raise UnknownWarehouseError(
-            _("No active warehouse has the id %(id)s.") % {"id": warehouse_id},
-            errors=[
-                FieldError(
-                    field=field, code=UnknownWarehouseError.code, message=_("Unknown or inactive warehouse.")
-                )
-            ],
-        )
+        raise _unknown_warehouse(warehouse_id, field)
     return warehouse
 
 
@@ -267,12 +271,19 @@ def _db():
 
 
 def _claim(
-    *, kind: str, reference: str, fingerprint: str, status: str, **fields
+    *,
+    kind: str,
+    reference: str,
+    fingerprint: str,
+    status: str,
+    reservations: Sequence[tuple[UUID, Decimal]] = (),
+    **fields,
 ) -> tuple[StockCommand, bool]:
     """The command recorded under (kind, reference): (the new record, True), or
     (the existing one, locked, False). One INSERT … ON CONFLICT DO NOTHING: a
     concurrent twin waits on the unique index until the first commits or rolls
-    back."""
+    back. ``reservations`` (product id, quantity) are inserted with a new
+    command, in the same statement on PostgreSQL."""
     command = StockCommand(
         kind=kind,
         reference=reference,
@@ -281,22 +292,9 @@ def _claim(
         occurred_on=interfaces.business_date(),
         **fields,
     )
-    connection = _db()
-    table = StockCommand._meta.db_table
-    concrete = [f for f in StockCommand._meta.concrete_fields]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in concrete)
-    placeholders = ", ".join(["%s"] * len(concrete))
-    values = [f.get_db_prep_save(getattr(command, f.attname), connection) for f in concrete]
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model
-        "ON CONFLICT (kind, reference) DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        inserted = cursor.fetchone() is not None
-    if inserted:
-        command._state.adding = False
-        command._state.db = connection.alias
+    if statements.claim(command, reservations=reservations):
+        if reservations and not statements.fast():
+            _insert_reservations(command, reservations)
         return command, True
     return StockCommand.objects.select_for_update(no_key=True).get(kind=kind, reference=reference), False
 
@@ -342,20 +340,28 @@ PRODUCT_VALUE_FIELDS = ["on_hand", "stock_value", "average_cost", "updated_at"]
 
 def _save_levels(levels: Iterable[StockLevel]) -> None:
     levels = list(levels)
+    if not levels:
+        return
+    if statements.fast():
+        statements.save_levels(levels)
+        return
     now = timezone.now()
     for level in levels:
         level.updated_at = now
-    if levels:
-        StockLevel.objects.bulk_update(levels, LEVEL_FIELDS)
+    StockLevel.objects.bulk_update(levels, LEVEL_FIELDS)
 
 
 def _save_products(products: Iterable[Product]) -> None:
     products = list(products)
+    if not products:
+        return
+    if statements.fast():
+        statements.save_products(products)
+        return
     now = timezone.now()
     for product in products:
         product.updated_at = now
-    if products:
-        Product.objects.bulk_update(products, PRODUCT_VALUE_FIELDS)
+    Product.objects.bulk_update(products, PRODUCT_VALUE_FIELDS)
 
 
 # --- Valuation -----------------------------------------------------------------
@@ -396,29 +402,31 @@ def _unit_cost(quantity: Decimal, value: Decimal, fallback: Decimal) -> Decimal:
 # --- Below the reorder point -----------------------------------------------------
 
 
+def _below_reorder_point(product: Product, available: Decimal) -> bool:
+    return product.is_active and product.reorder_point > 0 and available < product.reorder_point
+
+
+def _publish_below_reorder_point(product: Product, warehouse_id: UUID, available: Decimal) -> None:
+    publish(
+        events.StockBelowReorderPoint(
+            product_id=product.pk,
+            sku=product.sku,
+            warehouse_id=warehouse_id,
+            available=available,
+            reorder_point=product.reorder_point,
+            reorder_quantity=product.reorder_quantity,
+        )
+    )
+
+
 def _announce_low_stock(levels: Iterable[StockLevel]) -> None:
     """Publish StockBelowReorderPoint for each level that is now below its
     product's reorder point and has no replenishment pending (then it has one).
     Callers save the levels afterwards."""
     for level in levels:
-        product = level.product
-        if (
-            product.is_active
-            and product.reorder_point > 0
-            and level.available < product.reorder_point
-            and not level.replenishment_pending
-        ):
+        if not level.replenishment_pending and _below_reorder_point(level.product, level.available):
             level.replenishment_pending = True
-            publish(
-                events.StockBelowReorderPoint(
-                    product_id=product.pk,
-                    sku=product.sku,
-                    warehouse_id=level.warehouse_id,
-                    available=level.available,
-                    reorder_point=product.reorder_point,
-                    reorder_quantity=product.reorder_quantity,
-                )
-            )
+            _publish_below_reorder_point(level.product, level.warehouse_id, level.available)
 
 
 # --- Reading results back ----------------------------------------------------------
@@ -582,16 +590,7 @@ def receive(
             warehouse_id=warehouse.pk,
             reference=reference,
             received_on=receipt.received_on,
-            lines=[
-                events.ValuedLine(
-                    product_id=m.product_id,
-                    sku=m.sku,
-                    quantity=m.quantity,
-                    unit_cost=m.unit_cost,
-                    value=m.value,
-                )
-                for m in receipt.moves
-            ],
+            lines=_valued_lines(receipt.moves),
             value=receipt.value,
         )
     )
@@ -800,15 +799,16 @@ def reserve(
     short line); StockReserved."""
     order_ref = _reference(order_ref, "order_ref")
     lines = _checked_lines(lines, _quantity_line)
-    warehouse = _active_warehouse(warehouse_id)
-    fingerprint = _fingerprint(Kind.RESERVATION, str(warehouse.pk), _sorted_lines(lines))
+    warehouse_id, products = _warehouse_and_products(warehouse_id, [line.product_id for line in lines])
+    fingerprint = _fingerprint(Kind.RESERVATION, str(warehouse_id), _sorted_lines(lines))
     command, created = _claim(
         kind=Kind.RESERVATION,
         reference=order_ref,
         fingerprint=fingerprint,
         status=Status.ACTIVE,
-        warehouse=warehouse,
+        warehouse_id=warehouse_id,
         created_by=actor_id,
+        reservations=[(line.product_id, line.quantity) for line in lines],
     )
     if not created:
         if command.status in (Status.RELEASED, Status.TOMBSTONE):
@@ -817,30 +817,7 @@ def reserve(
             )
         _same_or_conflict(command, fingerprint)
         return _reservation_info(command)
-    levels = _locked_levels([warehouse.pk], [line.product_id for line in lines])
-    products = _products_of(levels, lines)
     _check_products(products, lines)
-    short = _short_lines(lines, levels, warehouse.pk, products)
-    if short:
-        raise _insufficient(short)
-    for line in lines:
-        levels[(line.product_id, warehouse.pk)].reserved += line.quantity
-    _announce_low_stock(levels.values())
-    _save_levels(levels.values())
-    Reservation.objects.bulk_create(
-        [
-            Reservation(
-                command=command,
-                order_ref=order_ref,
-                product_id=line.product_id,
-                warehouse=warehouse,
-                quantity=line.quantity,
-                created_at=command.created_at,
-                updated_at=command.created_at,
-            )
-            for line in lines
-        ]
-    )
     # In SKU order, as _reservation_info reads them back: a repeat answers the same result.
     reserved = sorted(
         (
@@ -854,13 +831,97 @@ def reserve(
     publish(
         events.StockReserved(
             order_ref=order_ref,
-            warehouse_id=warehouse.pk,
+            warehouse_id=warehouse_id,
             lines=[
                 events.QuantityLine(product_id=r.product_id, sku=r.sku, quantity=r.quantity) for r in reserved
             ],
         )
     )
+    # The levels last: a hot product's row stays locked for one statement and the commit.
+    _hold(warehouse_id, lines, products)
     return _reservation_info(command, reserved)
+
+
+def _warehouse_and_products(warehouse_id: Any, product_ids: list[UUID]) -> tuple[UUID, dict[UUID, Product]]:
+    """The active warehouse's id and the products by id (those that exist), or
+    UnknownWarehouseError."""
+    if not statements.fast():
+        warehouse = _active_warehouse(warehouse_id)
+        return warehouse.pk, Product.objects.only(*LOW_STOCK_FIELDS).in_bulk(product_ids)
+    warehouse_id = _uuid(warehouse_id, "warehouse")
+    products = statements.products_in_active_warehouse(warehouse_id=warehouse_id, product_ids=product_ids)
+    if products is None:
+        raise _unknown_warehouse(warehouse_id, "warehouse")
+    return warehouse_id, products
+
+
+def _insert_reservations(command: StockCommand, lines: Sequence[tuple[UUID, Decimal]]) -> None:
+    Reservation.objects.bulk_create(
+        [
+            Reservation(
+                command=command,
+                order_ref=command.reference,
+                product_id=product_id,
+                warehouse_id=command.warehouse_id,
+                quantity=quantity,
+                created_at=command.created_at,
+                updated_at=command.created_at,
+            )
+            for product_id, quantity in lines
+        ]
+    )
+
+
+LOW_STOCK_FIELDS = ("id", "sku", "is_active", "reorder_point", "reorder_quantity")
+
+
+def _hold(warehouse_id: UUID, lines: Sequence[Line], products: dict[UUID, Product]) -> None:
+    """Reserve every line's quantity on its level, or raise InsufficientStockError
+    naming each line the warehouse cannot cover (the caller's transaction then
+    rolls back what was held)."""
+    if statements.fast():
+        held = statements.change_levels(
+            warehouse_id=warehouse_id,
+            changes=[(line.product_id, Decimal(0), line.quantity) for line in lines],
+            only_if_available=True,
+        )
+        if len(held) < len(lines):
+            # The lines left out; the others' levels already carry this reservation.
+            unheld = [line for line in lines if line.product_id not in held]
+            levels = StockLevel.objects.filter(
+                warehouse_id=warehouse_id, product_id__in=[line.product_id for line in unheld]
+            )
+            by_pair = {(level.product_id, warehouse_id): level for level in levels}
+            raise _insufficient(_short_lines(unheld, by_pair, warehouse_id, products))
+        _announce_low_levels(warehouse_id, products, held)
+        return
+    levels = _locked_levels([warehouse_id], products)
+    short = _short_lines(lines, levels, warehouse_id, products)
+    if short:
+        raise _insufficient(short)
+    for line in lines:
+        levels[(line.product_id, warehouse_id)].reserved += line.quantity
+    _announce_low_stock(levels.values())
+    _save_levels(levels.values())
+
+
+def _announce_low_levels(
+    warehouse_id: UUID, products: dict[UUID, Product], changed: dict[UUID, tuple[Decimal, bool]]
+) -> None:
+    """_announce_low_stock for levels changed by a statement: mark and announce
+    those now below their reorder point (the rows are already locked)."""
+    low = [
+        product_id
+        for product_id, (available, pending) in changed.items()
+        if not pending and _below_reorder_point(products[product_id], available)
+    ]
+    if not low:
+        return
+    StockLevel.objects.filter(warehouse_id=warehouse_id, product_id__in=low).update(
+        replenishment_pending=True
+    )
+    for product_id in sorted(low):
+        _publish_below_reorder_point(products[product_id], warehouse_id, changed[product_id][0])
 
 
 @atomic(APP)
@@ -917,6 +978,79 @@ def ship(*, order_ref: str, actor_id: UUID | None = None) -> Shipment:
     """Consume the reservation into issue moves at the average cost; StockIssued
     with the exact value per line (what finance posts)."""
     order_ref = _reference(order_ref, "order_ref")
+    if not statements.fast():
+        return _ship_portably(order_ref, actor_id)
+    now = timezone.now()
+    shipped_on = interfaces.business_date(now)
+    claimed = statements.claim_shipment(order_ref=order_ref, now=now, today=shipped_on)
+    if claimed is None:  # unknown, released or already shipped
+        return _ship_portably(order_ref, actor_id)
+    command_id, warehouse_id, created_by, held = claimed
+    products = statements.lock_valuations(product_id for product_id, _ in held)
+    issued = []
+    for product_id, quantity in held:
+        product = products[product_id]
+        value = _take_value(product, quantity)
+        unit_cost = _unit_cost(quantity, value, product.average_cost)
+        issued.append(
+            ShippedLine(
+                product_id=product_id, sku=product.sku, quantity=quantity, unit_cost=unit_cost, value=value
+            )
+        )
+    _save_products(products.values())
+    statements.change_levels(
+        warehouse_id=warehouse_id,
+        changes=[(product_id, -quantity, -quantity) for product_id, quantity in held],
+        only_if_available=False,
+    )
+    statements.insert_moves(
+        command_id=command_id,
+        warehouse_id=warehouse_id,
+        kind=MoveKind.ISSUE,
+        reference=order_ref,
+        created_by=actor_id or created_by,
+        now=now,
+        lines=[(line.product_id, -line.quantity, line.unit_cost, -line.value) for line in issued],
+    )
+    lines = tuple(sorted(issued, key=lambda line: line.sku))
+    shipment = Shipment(
+        order_ref=order_ref,
+        warehouse_id=warehouse_id,
+        shipped_on=shipped_on,
+        lines=lines,
+        value=sum((line.value for line in lines), Decimal("0.00")),
+    )
+    _publish_issued(shipment)
+    return shipment
+
+
+def _valued_lines(lines: Iterable[Move | ShippedLine]) -> list[events.ValuedLine]:
+    return [
+        events.ValuedLine(
+            product_id=line.product_id,
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_cost=line.unit_cost,
+            value=line.value,
+        )
+        for line in lines
+    ]
+
+
+def _publish_issued(shipment: Shipment) -> None:
+    publish(
+        events.StockIssued(
+            order_ref=shipment.order_ref,
+            warehouse_id=shipment.warehouse_id,
+            issued_on=shipment.shipped_on,
+            lines=_valued_lines(shipment.lines),
+            value=shipment.value,
+        )
+    )
+
+
+def _ship_portably(order_ref: str, actor_id: UUID | None) -> Shipment:
+    """ship() through the ORM: SQLite, and every repeat or refusal."""
     command = (
         StockCommand.objects.select_for_update(no_key=True)
         .filter(kind=Kind.RESERVATION, reference=order_ref)
@@ -965,24 +1099,7 @@ def ship(*, order_ref: str, actor_id: UUID | None = None) -> Shipment:
     )
     command.save(update_fields=["status", "shipped_at", "shipped_on"])
     shipment = _shipment(command, _created(moves))
-    publish(
-        events.StockIssued(
-            order_ref=order_ref,
-            warehouse_id=command.warehouse_id,
-            issued_on=shipment.shipped_on,
-            lines=[
-                events.ValuedLine(
-                    product_id=s.product_id,
-                    sku=s.sku,
-                    quantity=s.quantity,
-                    unit_cost=s.unit_cost,
-                    value=s.value,
-                )
-                for s in shipment.lines
-            ],
-            value=shipment.value,
-        )
-    )
+    _publish_issued(shipment)
     return shipment
 
 

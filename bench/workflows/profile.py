@@ -20,19 +20,16 @@ Nothing in ``workflows/`` is changed: the patches live only for the duration of
 from __future__ import annotations
 
 import cProfile
-import io
-import pstats
 import re
 import statistics
 import time
-from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
 from django.conf import settings
 from django.db import connection
 
+from bench.common.sqlprofile import StatementTimer, write_profile
 from bench.workflows import definitions
 from workflows import services
 
@@ -48,57 +45,10 @@ CATEGORIES = (
 )
 
 
-def classify(sql: str) -> str:
-    for name, pattern in CATEGORIES:
-        if pattern.search(sql):
-            return name
-    return "other: " + " ".join(sql.split()[:4])[:60]
-
-
-class Recorder:
-    """Per phase (start / advance): statement counts and summed seconds per category."""
-
-    def __init__(self):
-        self.phase = "start"
-        self.count: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self.seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-
-    def add(self, category: str, seconds: float) -> None:
-        self.count[self.phase][category] += 1
-        self.seconds[self.phase][category] += seconds
-
-    def wrapper(self, execute, sql, params, many, context):
-        a = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            self.add(classify(sql), time.perf_counter() - a)
-
-    @contextmanager
-    def timed_commit(self):
-        original = connection._commit
-
-        def _commit():
-            a = time.perf_counter()
-            try:
-                return original()
-            finally:
-                self.add("COMMIT", time.perf_counter() - a)
-
-        connection._commit = _commit
-        try:
-            yield
-        finally:
-            del connection._commit  # back to the class's method
-
-
-def _per_run(rec: Recorder, phase: str, n: int) -> dict[str, dict[str, float]]:
+def _per_run(rec: StatementTimer, phase: str, n: int) -> dict[str, dict[str, float]]:
     return {
-        cat: {
-            "per_run": round(rec.count[phase][cat] / n, 2),
-            "ms_per_run": round(rec.seconds[phase][cat] / n * 1000, 3),
-        }
-        for cat in sorted(rec.count[phase], key=lambda c: -rec.seconds[phase][c])
+        cat: {"per_run": row["per_call"], "ms_per_run": row["ms_per_call"]}
+        for cat, row in rec.per_call(phase, n).items()
     }
 
 
@@ -110,7 +60,8 @@ def _start_runs(n: int) -> list:
 
 
 def profile(n: int, profile_path: Path) -> dict:
-    rec = Recorder()
+    rec = StatementTimer(CATEGORIES)
+    rec.phase = "start"
     start_s: list[float] = []
     advance_s: list[float] = []
     connect_s: list[float] = []
@@ -118,8 +69,7 @@ def profile(n: int, profile_path: Path) -> dict:
     reconnect_per_task = not getattr(settings, "CELERY_DB_REUSE_MAX", None)
     with (
         mock.patch.object(services, "send_advance") as delay,
-        connection.execute_wrapper(rec.wrapper),
-        rec.timed_commit(),
+        rec.recording(connection),
     ):
         connection.ensure_connection()
         for _ in range(n):
@@ -166,16 +116,14 @@ def profile(n: int, profile_path: Path) -> dict:
         connection.ensure_connection()
         connect_s.append(time.perf_counter() - a)
 
-    adv_sql = sum(rec.seconds["advance"].values())
-    start_sql = sum(rec.seconds["start"].values())
-    stream = io.StringIO()
-    stats = pstats.Stats(profiler, stream=stream).strip_dirs().sort_stats("tottime")
-    stats.print_stats(25)
-    stats.sort_stats("cumulative").print_stats(40)
-    profile_path.parent.mkdir(parents=True, exist_ok=True)
-    profile_path.write_text(
+    adv_sql = rec.sql_seconds("advance")
+    start_sql = rec.sql_seconds("start")
+    write_profile(
+        profiler,
+        profile_path,
         f"cProfile of services.advance() over {len(profiled)} runs of {definitions.DEFINITION} "
-        "(in-process, services.send_advance patched out)\n\n" + stream.getvalue()
+        "(in-process, services.send_advance patched out)",
+        top=25,
     )
     med = statistics.median
     return {
@@ -188,14 +136,14 @@ def profile(n: int, profile_path: Path) -> dict:
         },
         "run_start": {
             "ms_p50": round(med(start_s) * 1000, 3),
-            "statements_per_run": round(sum(rec.count["start"].values()) / n, 2),
+            "statements_per_run": round(rec.statements("start") / n, 2),
             "sql_and_commit_ms_per_run": round(start_sql / n * 1000, 3),
             "python_ms_per_run": round((sum(start_s) - start_sql) / n * 1000, 3),
             "by_category": _per_run(rec, "start", n),
         },
         "advance": {
             "ms_p50": round(med(advance_s) * 1000, 3),
-            "statements_per_run": round(sum(rec.count["advance"].values()) / n, 2),
+            "statements_per_run": round(rec.statements("advance") / n, 2),
             "sql_and_commit_ms_per_run": round(adv_sql / n * 1000, 3),
             "python_ms_per_run": round((sum(advance_s) - adv_sql) / n * 1000, 3),
             "by_category": _per_run(rec, "advance", n),

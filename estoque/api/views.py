@@ -2,8 +2,6 @@
 Errors propagate: the kernel's handler maps the contract's errors to problem+json
 (400 with per-field ``errors``, 404, 409 with the short ``lines``)."""
 
-from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -13,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from erp.access import ANY_ROLE, Access
+from erp.filters import BooleanFilter
 from estoque import selectors, services
 from estoque.api.serializers import (
     AdjustmentInput,
@@ -37,28 +36,6 @@ TAGS = ["estoque"]
 
 
 # --- Filters -------------------------------------------------------------------------------------
-
-
-class StrictBooleanField(forms.Field):
-    """true/false (or 1/0); anything else is a 400, not silently no filter."""
-
-    def to_python(self, value):
-        text = str(value).strip().lower() if value is not None else ""
-        if not text:
-            return None
-        if text in ("true", "1"):
-            return True
-        if text in ("false", "0"):
-            return False
-        raise ValidationError(_("Use true or false."), code="invalid")
-
-
-class BooleanFilter(filters.BooleanFilter):
-    field_class = StrictBooleanField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput)
-        super().__init__(*args, **kwargs)
 
 
 class ProductFilter(filters.FilterSet):

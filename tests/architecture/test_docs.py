@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ("architecture.md", "adding-an-app.md", "api.md", "events.md")
+DOCS = ("architecture.md", "adding-an-app.md", "api.md", "events.md", "estoque.md")
 
 
 def test_the_readme_links_every_doc_and_nothing_outside_the_project():

@@ -26,7 +26,12 @@ INDEX_LINKS = {
     "readyz": "/readyz",
     "metrics": "/metrics",
 }
-APP_ROOTS = {"auth": "/api/v1/auth/", "core": "/api/v1/core/", "workflows": "/api/v1/workflows/"}
+APP_ROOTS = {
+    "auth": "/api/v1/auth/",
+    "core": "/api/v1/core/",
+    "workflows": "/api/v1/workflows/",
+    "estoque": "/api/v1/estoque/",
+}
 
 
 # --- the index ---------------------------------------------------------------------------

@@ -149,6 +149,18 @@ VARIABLES: tuple[Var, ...] = (
     Var("EVENTS_SWEEP_SECONDS", "int", "5", "How often beat re-sends due, unsent or lost deliveries."),
     Var("EVENTS_RETENTION_DAYS", "int", "7", "Days delivered events and inbox rows are kept."),
     Var(
+        "ESTOQUE_REPLENISHMENT_APPROVAL_HOURS",
+        "int",
+        "48",
+        "Hours a manager has to answer a stock replenishment before it expires (at least 1).",
+    ),
+    Var(
+        "ESTOQUE_REPLENISHMENT_RECEIPT_DAYS",
+        "int",
+        "30",
+        "Days an approved replenishment waits for its goods receipt before it expires (at least 1).",
+    ),
+    Var(
         "WORKER_METRICS_PORT",
         "int",
         "9808",

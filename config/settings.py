@@ -6,6 +6,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.domain_apps import DOMAIN_APPS, KERNEL, SPLITTABLE_APPS
 from config.env import read
 
@@ -233,6 +235,18 @@ EVENTS_RETRY_MAX_SECONDS = read("EVENTS_RETRY_MAX_SECONDS")
 EVENTS_REDELIVER_AFTER_SECONDS = read("EVENTS_REDELIVER_AFTER_SECONDS")
 EVENTS_SWEEP_SECONDS = read("EVENTS_SWEEP_SECONDS")
 EVENTS_RETENTION_DAYS = read("EVENTS_RETENTION_DAYS")
+
+
+# --- estoque: the stock_replenishment workflow's deadlines (estoque/workflows.py)
+def _at_least_one(name: str) -> int:
+    value = read(name)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
+    return value
+
+
+ESTOQUE_REPLENISHMENT_APPROVAL_HOURS = _at_least_one("ESTOQUE_REPLENISHMENT_APPROVAL_HOURS")
+ESTOQUE_REPLENISHMENT_RECEIPT_DAYS = _at_least_one("ESTOQUE_REPLENISHMENT_RECEIPT_DAYS")
 
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = read("CELERY_BROKER_URL")

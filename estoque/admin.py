@@ -352,6 +352,7 @@ class ReplenishmentAdmin(ReadOnlyAdmin):
         "warehouse",
         "status",
         "proposed_quantity",
+        "approved_quantity",
         "received_quantity",
         "thread_id",
         "closed_at",

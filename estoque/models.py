@@ -255,6 +255,9 @@ class Replenishment(models.Model):
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="replenishments")
     thread_id = models.UUIDField(unique=True, help_text="The workflow run")
     proposed_quantity = models.DecimalField(**QUANTITY)
+    approved_quantity = models.DecimalField(
+        **QUANTITY, null=True, blank=True, help_text="What the manager approved"
+    )
     received_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -71,11 +71,17 @@ def start(
     reorder_quantity: Decimal,
     available: Decimal,
     reorder_point: Decimal,
+    event_id: UUID,
 ) -> Replenishment | None:
     """Start the pair's replenishment run, unless one is open (nothing to do) or
     there is nothing to reorder (a quantity of 0, an inactive product or
     warehouse: the pending flag is cleared, so a later drop is announced again).
-    Returns the new replenishment, or None when none was started."""
+    Returns the new replenishment, or None when none was started.
+
+    The run is started under a key made of the announcing event's id: when a
+    worker dies after starting the run but before recording it here, the
+    redelivered event finds that same run and records it, instead of leaving an
+    orphan run and starting a second one."""
     with atomic(APP):
         if Replenishment.objects.filter(
             product_id=product_id, warehouse_id=warehouse_id, status=Status.OPEN
@@ -96,6 +102,7 @@ def start(
                 "reorder_point": quantity_text(reorder_point),
             },
             started_by=None,
+            idempotency_key=f"estoque:replenishment:{event_id}",
         )
         try:
             with atomic(APP):
@@ -142,6 +149,15 @@ def close(*, thread_id: UUID, status: str, received_quantity: Decimal | None = N
         _clear_pending(replenishment.product_id, replenishment.warehouse_id)
     logger.info("replenishment_closed", thread_id=str(thread_id), status=status)
     return True
+
+
+def record_approved(*, thread_id: UUID, quantity: Decimal) -> None:
+    """A manager approved run ``thread_id`` for ``quantity`` (idempotent: the
+    same step run twice writes the same value)."""
+    with atomic(APP):
+        Replenishment.objects.filter(thread_id=thread_id, status=Status.OPEN).update(
+            approved_quantity=Decimal(quantity).quantize(QUANTITY_PLACES)
+        )
 
 
 def note_receipt(*, thread_id: UUID, quantity: Decimal) -> bool:

@@ -33,6 +33,7 @@ def start_replenishment(event: ReceivedEvent[BelowReorderPoint]) -> None:
         reorder_quantity=data.reorder_quantity,
         available=data.available,
         reorder_point=data.reorder_point,
+        event_id=event.id,  # the run's idempotency key: a redelivery finds the run it started
     )
 
 

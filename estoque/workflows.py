@@ -22,14 +22,15 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
+
 from estoque import replenishments
 from workflows.contract import AutoStep, HumanStep, StepContext, WaitStep, WorkflowDefinition
 
 # How long a manager has to answer, and how long an approved order may take to
-# arrive; past either the replenishment expires. Candidates for settings
-# (ESTOQUE_REPLENISHMENT_APPROVAL_DAYS / _RECEIPT_DAYS).
-APPROVAL_DEADLINE = timedelta(days=2)
-RECEIPT_DEADLINE = timedelta(days=30)
+# arrive; past either the replenishment expires (settings, from the environment).
+APPROVAL_DEADLINE = timedelta(hours=settings.ESTOQUE_REPLENISHMENT_APPROVAL_HOURS)
+RECEIPT_DEADLINE = timedelta(days=settings.ESTOQUE_REPLENISHMENT_RECEIPT_DAYS)
 
 SIGNAL = replenishments.SIGNAL
 # A quantity as text: up to 15 digits and 3 decimal places.
@@ -70,8 +71,9 @@ def decided(state) -> str:
 
 
 def order(state, ctx: StepContext):
-    quantity = state["approve"].get("quantity") or state["proposed_quantity"]
-    update = {"approved_quantity": replenishments.quantity_text(quantity)}
+    quantity = replenishments.quantity_text(state["approve"].get("quantity") or state["proposed_quantity"])
+    replenishments.record_approved(thread_id=ctx.thread_id, quantity=Decimal(quantity))
+    update = {"approved_quantity": quantity}
     # The receipt may have come before the approval: then there is nothing to wait for.
     arrived = replenishments.noted_receipt(thread_id=ctx.thread_id)
     if arrived is not None:

@@ -360,9 +360,19 @@ class NotAllowedError(WorkflowError, ForbiddenError):
 
 
 class WorkflowService(Protocol):
-    def start(self, *, definition: str, input: Mapping[str, Any], started_by: UUID | None) -> RunInfo:
-        """Start the latest version of ``definition``. UnknownDefinitionError,
-        InvalidInputError."""
+    def start(
+        self,
+        *,
+        definition: str,
+        input: Mapping[str, Any],
+        started_by: UUID | None,
+        idempotency_key: str | None = None,
+    ) -> RunInfo:
+        """Start the latest version of ``definition``. With ``idempotency_key``
+        (up to 255 characters, e.g. ``"<app>:<purpose>:<event id>"``), a start
+        repeated with the same key returns the run the first one started and
+        starts nothing: a caller that crashed after starting a run finds it
+        again. UnknownDefinitionError, InvalidInputError."""
         ...
 
     def get(self, *, thread_id: UUID) -> RunInfo:

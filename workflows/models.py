@@ -30,6 +30,13 @@ class WorkflowRun(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     started_by = models.UUIDField(null=True, blank=True, help_text="core.User id")
+    idempotency_key = models.CharField(
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The starter's key: a start repeated with it returns this run",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

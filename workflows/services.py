@@ -22,6 +22,7 @@ from uuid import UUID
 import jsonschema
 from celery import current_app
 from django.conf import settings
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,15 +182,51 @@ def _moved_on(run: WorkflowRun, from_step: str, *, actor: UUID | None = None, in
         _checkpoint(run, run.current_step)
 
 
-def run_start(*, definition: str, input: Mapping[str, Any], started_by: UUID | None) -> WorkflowRun:
+def run_start(
+    *,
+    definition: str,
+    input: Mapping[str, Any],
+    started_by: UUID | None,
+    idempotency_key: str | None = None,
+) -> WorkflowRun:
+    """Start a run; a repeat with the same ``idempotency_key`` returns the first."""
     definition_class = registry.get(definition)
     validate(definition_class.input_schema, input)
+    if idempotency_key is not None:
+        _check_key(idempotency_key)
+        started = WorkflowRun.objects.filter(idempotency_key=idempotency_key).first()
+        if started is not None:
+            return started
+    try:
+        return _started(definition_class, input, started_by, idempotency_key)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A concurrent start with the same key won the unique index: its run.
+        return WorkflowRun.objects.get(idempotency_key=idempotency_key)
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str) or not key or len(key) > 255 or "\x00" in key:
+        message = _("An idempotency key is 1 to 255 characters of text.")
+        raise InvalidInputError(
+            message, errors=[FieldError(field="idempotency_key", code="invalid", message=message)]
+        )
+
+
+def _started(
+    definition_class: type[WorkflowDefinition],
+    input: Mapping[str, Any],
+    started_by: UUID | None,
+    idempotency_key: str | None,
+) -> WorkflowRun:
     with atomic(APP):
         run = WorkflowRun.objects.create(
             definition=definition_class.name,
             version=definition_class.version,
             state=dict(input),
             started_by=started_by,
+            idempotency_key=idempotency_key,
         )
         _checkpoint(run, "", actor=started_by, input=dict(input))
         _go_to(run, definition_class.start)
@@ -421,8 +458,19 @@ def info(run: WorkflowRun) -> RunInfo:
 
 
 class WorkflowServiceImpl(WorkflowService):
-    def start(self, *, definition: str, input: Mapping[str, Any], started_by: UUID | None) -> RunInfo:
-        return info(run_start(definition=definition, input=input, started_by=started_by))
+    def start(
+        self,
+        *,
+        definition: str,
+        input: Mapping[str, Any],
+        started_by: UUID | None,
+        idempotency_key: str | None = None,
+    ) -> RunInfo:
+        return info(
+            run_start(
+                definition=definition, input=input, started_by=started_by, idempotency_key=idempotency_key
+            )
+        )
 
     def get(self, *, thread_id: UUID) -> RunInfo:
         return info(run_get(thread_id=thread_id))

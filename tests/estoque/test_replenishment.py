@@ -17,7 +17,7 @@ from django.utils import timezone
 from erp.db import atomic, close_side_connections
 from erp.models import Delivery, OutboxEvent
 from erp.routers import alias_for_app
-from estoque import replenishments, services
+from estoque import interfaces, replenishments, services
 from estoque.contract import CountLine, Line, ReceiptLine
 from estoque.models import Replenishment, StockLevel
 from tests.estoque.factories import ProductFactory, WarehouseFactory, stocked
@@ -140,6 +140,8 @@ def test_approved_with_another_quantity_the_receipt_completes_the_run(product, w
     assert (run.status, run.current_step) == ("waiting", "await_receipt")
     assert run.waiting_for["signal"] == "goods_received"
     assert run.state["approved_quantity"] == "35.500"
+    replenishment.refresh_from_db()
+    assert replenishment.approved_quantity == Decimal("35.500")  # kept on estoque's record too
 
     receive(product, warehouse, "35.5", reference=replenishment.thread_id)
 
@@ -383,6 +385,7 @@ def test_a_start_that_loses_the_race_for_the_pair_cancels_its_run(product, wareh
                     reorder_quantity=Decimal("20"),
                     available=Decimal("4"),
                     reorder_point=Decimal("5"),
+                    event_id=uuid.uuid4(),
                 )
             )
         finally:
@@ -414,3 +417,33 @@ def _blocked_on_a_lock() -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
         )
         return cursor.fetchone()[0] > 0
+
+
+def test_a_redelivery_after_a_crash_records_the_run_already_started_instead_of_a_second(product, warehouse):
+    """A worker died after the run started but before the replenishment was
+    recorded: the redelivered event starts nothing new and records that run."""
+    event_id = uuid.uuid4()
+    started = interfaces.workflows().start(
+        definition="stock_replenishment",
+        input={
+            "product_id": str(product.pk),
+            "warehouse_id": str(warehouse.pk),
+            "sku": product.sku,
+            "reorder_quantity": "20.000",
+            "available": "4.000",
+            "reorder_point": "5.000",
+        },
+        started_by=None,
+        idempotency_key=f"estoque:replenishment:{event_id}",
+    )
+    replenishment = replenishments.start(
+        product_id=product.pk,
+        warehouse_id=warehouse.pk,
+        sku=product.sku,
+        reorder_quantity=Decimal("20"),
+        available=Decimal("4"),
+        reorder_point=Decimal("5"),
+        event_id=event_id,
+    )
+    assert replenishment is not None and replenishment.thread_id == started.thread_id
+    assert _run_count(product) == 1

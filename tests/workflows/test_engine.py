@@ -196,3 +196,36 @@ def test_services_does_not_import_tasks():
         elif isinstance(node, ast.ImportFrom):
             imported |= {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
     assert "workflows.tasks" not in imported
+
+
+def _start(key):
+    return services.run_start(
+        definition="sample_replenishment",
+        input={"thread_hint": uuid.uuid4().hex},
+        started_by=None,
+        idempotency_key=key,
+    )
+
+
+def test_a_start_repeated_with_its_idempotency_key_returns_the_first_run(engine):
+    first = engine.start(
+        definition="sample_replenishment",
+        input={"thread_hint": "a"},
+        started_by=None,
+        idempotency_key="caller:job:1",
+    )
+    again = _start("caller:job:1")
+    other = _start("caller:job:2")
+    assert again.thread_id == first.thread_id
+    assert again.state["thread_hint"] == "a"  # the first run, not a new one with the new input
+    assert other.thread_id != first.thread_id
+    assert WorkflowRun.objects.filter(idempotency_key__startswith="caller:job:").count() == 2
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256, "bad\x00key", 7])
+def test_a_bad_idempotency_key_is_invalid_input_and_starts_nothing(key):
+    before = WorkflowRun.objects.count()
+    with pytest.raises(InvalidInputError) as error:
+        _start(key)
+    assert [e.field for e in error.value.errors] == ["idempotency_key"]
+    assert WorkflowRun.objects.count() == before

@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.validators import MinValueValidator
 from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.utils.text import capfirst
@@ -94,12 +93,6 @@ class ProductForm(ServiceForm):
     class Meta:
         model = Product
         fields = services.PRODUCT_FIELDS
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The table's check constraint, said on the field rather than by the database.
-        for name in ("reorder_point", "reorder_quantity"):
-            self.fields[name].validators.append(MinValueValidator(0))
 
 
 class WarehouseForm(ServiceForm):

@@ -4,6 +4,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.core.factories import UserFactory
+from tests.worker import RedisBroker, Worker, publishing_to
 from tests.workflows import sample  # noqa: F401 - test-only workflow definitions
 
 PASSWORD = "Correct-Horse-9"
@@ -104,3 +105,40 @@ def client_as(make_user):
 @pytest.fixture
 def admin_api(client_as):
     return client_as("admin")
+
+
+# --- A real worker, for the tests that cross processes (tests/flows, workflows) --
+# Module-scoped: one throw-away Redis broker and one worker per test module. A
+# module with needs of its own (tests/erp/test_event_relay_worker.py, two
+# brokers) defines its own ``broker`` and ``worker``.
+
+
+@pytest.fixture(scope="module")
+def broker(request, tmp_path_factory):
+    broker = RedisBroker(tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-broker"))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(request, broker, tmp_path_factory, django_db_setup, django_db_blocker):
+    worker = Worker(
+        broker.url,
+        tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-worker") / "worker.log",
+        EVENTS_SWEEP_SECONDS="1",
+        EVENTS_REDELIVER_AFTER_SECONDS="3",
+        WORKER_METRICS_PORT="0",
+    )
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def real_worker(worker, broker):
+    """This test publishes to the module's broker, which its worker consumes
+    (started again if an earlier test killed it)."""
+    if worker.process is None or worker.process.poll() is not None:
+        worker.start()
+    with publishing_to(broker):
+        yield worker

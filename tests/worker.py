@@ -10,9 +10,10 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
+from celery import current_app
 from django.db import connections
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,3 +215,24 @@ class RabbitBroker:
         if not self._answers():
             self.resume()
         self._ctl("delete_vhost", self.vhost)
+
+
+def reset_producer(app) -> None:
+    """Forget connection pools and declared queues built for another broker."""
+    app._after_fork()
+    app.__dict__.pop("amqp", None)
+
+
+@contextmanager
+def publishing_to(broker):
+    """Inside the block this process publishes to ``broker`` (not eagerly), so
+    tasks and events reach the worker; the previous configuration comes back."""
+    conf = {"task_always_eager": False, "broker_url": broker.url, **broker.client_conf}
+    saved = {key: current_app.conf[key] for key in conf}
+    current_app.conf.update(conf)
+    reset_producer(current_app)
+    try:
+        yield
+    finally:
+        current_app.conf.update(saved)
+        reset_producer(current_app)

@@ -9,14 +9,13 @@ import time
 import urllib.request
 
 import pytest
-from celery import current_app
 from django.db import connection, transaction
 
 from erp import relay
 from erp.events import publish
 from erp.models import Delivery
 from tests.erp.event_subscribers import EFFECTS_TABLE, Ping, control
-from tests.worker import RabbitBroker, RedisBroker, Worker, free_port, wait_until
+from tests.worker import RabbitBroker, RedisBroker, Worker, free_port, publishing_to, wait_until
 
 # The sweep, replay and prune visit every database (one per app in the split run).
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -63,29 +62,18 @@ def worker(broker, metrics_port, tmp_path_factory, django_db_setup, django_db_bl
 def relay_setup(worker, broker, settings):
     """Publish to the real broker from this process; start from a clean slate."""
     settings.EVENTS_MAX_ATTEMPTS = int(WORKER_SETTINGS["EVENTS_MAX_ATTEMPTS"])
-    client_conf = {"task_always_eager": False, "broker_url": broker.url, **broker.client_conf}
-    saved = {key: current_app.conf[key] for key in client_conf}
-    current_app.conf.update(client_conf)
-    reset_producer(current_app)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} (id serial PRIMARY KEY, event_id uuid, subscriber text, n int)"
-        )
-        cursor.execute(f"TRUNCATE {EFFECTS_TABLE}")
-    control().flushdb()
-    if not broker.running():
-        broker.resume()
-    if worker.process is None or worker.process.poll() is not None:
-        worker.start()
-    yield
-    current_app.conf.update(saved)
-    reset_producer(current_app)
-
-
-def reset_producer(app) -> None:
-    """Forget connection pools and declared queues built for another broker."""
-    app._after_fork()
-    app.__dict__.pop("amqp", None)
+    with publishing_to(broker):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {EFFECTS_TABLE} (id serial PRIMARY KEY, event_id uuid, subscriber text, n int)"
+            )
+            cursor.execute(f"TRUNCATE {EFFECTS_TABLE}")
+        control().flushdb()
+        if not broker.running():
+            broker.resume()
+        if worker.process is None or worker.process.poll() is not None:
+            worker.start()
+        yield
 
 
 def effect_rows() -> list[tuple[str, str, int]]:

@@ -8,55 +8,20 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from celery import current_app
 
 from estoque import services
 from estoque.contract import Line, ReceiptLine
 from estoque.models import Replenishment, StockLevel
 from tests.estoque.factories import WarehouseFactory, stocked
-from tests.worker import RedisBroker, Worker, wait_until
+from tests.worker import wait_until
 from workflows.models import WorkflowRun
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.usefixtures("real_worker"),  # tests/conftest.py: a worker and a broker of this module's own
+]
 
 RUNS = "/api/v1/workflows/"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    broker = RedisBroker(tmp_path_factory.mktemp("replenishment-broker"))
-    broker.start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture(scope="module")
-def worker(broker, tmp_path_factory, django_db_setup, django_db_blocker):
-    worker = Worker(
-        broker.url,
-        tmp_path_factory.mktemp("replenishment-worker") / "worker.log",
-        EVENTS_SWEEP_SECONDS="1",
-        EVENTS_REDELIVER_AFTER_SECONDS="3",
-        WORKER_METRICS_PORT="0",
-    )
-    yield worker
-    worker.stop()
-
-
-@pytest.fixture(autouse=True)
-def real_worker(worker, broker):
-    """Publish to the real broker from this process (not eager)."""
-    conf = {"task_always_eager": False, "broker_url": broker.url}
-    saved = {key: current_app.conf[key] for key in conf}
-    current_app.conf.update(conf)
-    current_app._after_fork()
-    current_app.__dict__.pop("amqp", None)
-    if worker.process is None or worker.process.poll() is not None:
-        worker.start()
-    yield
-    current_app.conf.update(saved)
-    current_app._after_fork()
-    current_app.__dict__.pop("amqp", None)
 
 
 def reserve(product, warehouse, quantity):

@@ -3,54 +3,17 @@
 import uuid
 
 import pytest
-from celery import current_app
 
-from tests.worker import RedisBroker, Worker, wait_until
+from tests.worker import wait_until
 from tests.workflows.conftest import effects
 from workflows.models import WorkflowRun
 
 pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
-    pytest.mark.usefixtures("effects_table"),
+    pytest.mark.usefixtures("effects_table", "real_worker"),
 ]
 
 RUNS = "/api/v1/workflows/"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    broker = RedisBroker(tmp_path_factory.mktemp("wf-broker"))
-    broker.start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture(scope="module")
-def worker(broker, tmp_path_factory, django_db_setup, django_db_blocker):
-    worker = Worker(
-        broker.url,
-        tmp_path_factory.mktemp("wf-worker") / "worker.log",
-        EVENTS_SWEEP_SECONDS="1",
-        EVENTS_REDELIVER_AFTER_SECONDS="3",
-        WORKER_METRICS_PORT="0",
-    )
-    yield worker
-    worker.stop()
-
-
-@pytest.fixture(autouse=True)
-def real_worker(worker, broker):
-    conf = {"task_always_eager": False, "broker_url": broker.url}
-    saved = {key: current_app.conf[key] for key in conf}
-    current_app.conf.update(conf)
-    current_app._after_fork()
-    current_app.__dict__.pop("amqp", None)
-    if worker.process is None or worker.process.poll() is not None:
-        worker.start()
-    yield
-    current_app.conf.update(saved)
-    current_app._after_fork()
-    current_app.__dict__.pop("amqp", None)
 
 
 def status_of(thread_id):

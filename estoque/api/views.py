@@ -57,6 +57,22 @@ class WarehouseFilter(filters.FilterSet):
 # --- Products and warehouses ------------------------------------------------------------------
 
 
+class ServiceWrittenViewSet(viewsets.ModelViewSet):
+    """CRUD whose writes go through the app's services (their rules and errors):
+    ``create_service(**data)``, ``update_service(instance, **data)``, ``delete_service(instance)``."""
+
+    create_service = update_service = delete_service = None
+
+    def perform_create(self, serializer):
+        serializer.instance = self.create_service(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self.update_service(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        self.delete_service(instance)
+
+
 @extend_schema(tags=TAGS)
 @extend_schema_view(
     list=extend_schema(summary="List products"),
@@ -70,7 +86,7 @@ class WarehouseFilter(filters.FilterSet):
         "(deactivate it instead).",
     ),
 )
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(ServiceWrittenViewSet):
     """Stock items with their valuation across warehouses (read-only here)."""
 
     queryset = selectors.products()
@@ -81,15 +97,9 @@ class ProductViewSet(viewsets.ModelViewSet):
     search_fields = ["sku", "name"]
     ordering_fields = ["sku", "name", "on_hand", "stock_value", "average_cost", "created_at", "updated_at"]
     ordering = ["sku"]
-
-    def perform_create(self, serializer):
-        serializer.instance = services.product_create(**serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = services.product_update(serializer.instance, **serializer.validated_data)
-
-    def perform_destroy(self, instance):
-        services.product_delete(instance)
+    create_service = staticmethod(services.product_create)
+    update_service = staticmethod(services.product_update)
+    delete_service = staticmethod(services.product_delete)
 
 
 @extend_schema(tags=TAGS)
@@ -105,7 +115,7 @@ class ProductViewSet(viewsets.ModelViewSet):
         "(deactivate it instead).",
     ),
 )
-class WarehouseViewSet(viewsets.ModelViewSet):
+class WarehouseViewSet(ServiceWrittenViewSet):
     queryset = selectors.warehouses()
     serializer_class = WarehouseSerializer
     lookup_value_regex = UUID_PATH
@@ -114,15 +124,9 @@ class WarehouseViewSet(viewsets.ModelViewSet):
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name", "created_at"]
     ordering = ["code"]
-
-    def perform_create(self, serializer):
-        serializer.instance = services.warehouse_create(**serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = services.warehouse_update(serializer.instance, **serializer.validated_data)
-
-    def perform_destroy(self, instance):
-        services.warehouse_delete(instance)
+    create_service = staticmethod(services.warehouse_create)
+    update_service = staticmethod(services.warehouse_update)
+    delete_service = staticmethod(services.warehouse_delete)
 
 
 # --- Reads -------------------------------------------------------------------------------------

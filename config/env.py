@@ -146,7 +146,34 @@ VARIABLES: tuple[Var, ...] = (
         "300",
         "A delivery handed to the broker but still pending this long is sent again (lost message).",
     ),
+    Var(
+        "EVENTS_MAX_CRASHES",
+        "int",
+        "3",
+        "Attempts of one delivery that may end with its worker process dying (killed, out of "
+        "memory, segfault, past CELERY_TASK_TIME_LIMIT) before it is dead-lettered.",
+    ),
+    Var(
+        "EVENTS_OUTAGE_WINDOW_SECONDS",
+        "int",
+        "3600",
+        "How long a delivery whose database or broker is unreachable is retried without spending "
+        "its attempts (at least 1800).",
+    ),
+    Var(
+        "EVENTS_OUTAGE_RETRY_SECONDS",
+        "int",
+        "30",
+        "Longest delay between retries of a delivery during an outage.",
+    ),
     Var("EVENTS_SWEEP_SECONDS", "int", "5", "How often beat re-sends due, unsent or lost deliveries."),
+    Var(
+        "EVENTS_EMBEDDED_SWEEP",
+        "bool",
+        "true",
+        "Without a broker (quick start): a thread of the publishing process runs the sweep every "
+        "EVENTS_SWEEP_SECONDS, so failed deliveries are retried without a beat.",
+    ),
     Var("EVENTS_RETENTION_DAYS", "int", "7", "Days delivered events and inbox rows are kept."),
     Var(
         "ESTOQUE_REPLENISHMENT_APPROVAL_HOURS",

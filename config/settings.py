@@ -233,7 +233,15 @@ EVENTS_MAX_ATTEMPTS = read("EVENTS_MAX_ATTEMPTS")
 EVENTS_RETRY_BASE_SECONDS = read("EVENTS_RETRY_BASE_SECONDS")
 EVENTS_RETRY_MAX_SECONDS = read("EVENTS_RETRY_MAX_SECONDS")
 EVENTS_REDELIVER_AFTER_SECONDS = read("EVENTS_REDELIVER_AFTER_SECONDS")
+EVENTS_MAX_CRASHES = read("EVENTS_MAX_CRASHES")
+EVENTS_OUTAGE_WINDOW_SECONDS = read("EVENTS_OUTAGE_WINDOW_SECONDS")
+if EVENTS_OUTAGE_WINDOW_SECONDS < 1800:
+    raise ImproperlyConfigured(
+        f"EVENTS_OUTAGE_WINDOW_SECONDS must be at least 1800 (30 minutes), not {EVENTS_OUTAGE_WINDOW_SECONDS}"
+    )
+EVENTS_OUTAGE_RETRY_SECONDS = read("EVENTS_OUTAGE_RETRY_SECONDS")
 EVENTS_SWEEP_SECONDS = read("EVENTS_SWEEP_SECONDS")
+EVENTS_EMBEDDED_SWEEP = read("EVENTS_EMBEDDED_SWEEP")
 EVENTS_RETENTION_DAYS = read("EVENTS_RETENTION_DAYS")
 
 
@@ -286,6 +294,19 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(
     Path(tempfile.gettempdir()) / f"erp-celerybeat-schedule-{hashlib.sha256(bytes(BASE_DIR)).hexdigest()[:8]}"
 )
 CELERY_BEAT_MAX_LOOP_INTERVAL = 30
+# Beat's tasks travel on a queue of their own, which every worker also consumes
+# (`-Q celery,erp.periodic`): a backlog of deliveries cannot hold a sweep back
+# until it expires.
+CELERY_PERIODIC_QUEUE = "erp.periodic"
+CELERY_TASK_ROUTES = {
+    task: {"queue": CELERY_PERIODIC_QUEUE}
+    for task in (
+        "erp.tasks.sweep_events",
+        "erp.tasks.prune_events",
+        "erp.tasks.purge_idempotency_keys",
+        "workflows.tick",
+    )
+}
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "erp.tasks.purge_idempotency_keys",

@@ -58,6 +58,16 @@ class Delivery(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last hand-over to the broker")
     next_attempt_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the attempt in progress, committed before the subscriber runs; still set "
+        "when a later attempt begins means that attempt's process died",
+    )
+    crashes = models.PositiveIntegerField(default=0, help_text="Attempts that ended with their process dying")
+    outage_since = models.DateTimeField(
+        null=True, blank=True, help_text="First failed attempt of the current database or broker outage"
+    )
 
     class Meta:
         constraints = [

@@ -26,6 +26,9 @@ export SECRET_KEY="${TEST_SECRET_KEY:-test-only-secret-key-0123456789-abcdefghij
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/erp}"
 export CACHE_URL="${TEST_CACHE_URL:-redis://127.0.0.1:6379/1}"
 export CELERY_BROKER_URL=""
+# The test process must not sweep behind the tests' backs (tests/erp/test_quickstart_relay.py
+# turns it on in a quick-start process of its own).
+export EVENTS_EMBEDDED_SWEEP=false
 export SECURE_SSL_REDIRECT=false
 export LOG_LEVEL=WARNING
 export LOG_FORMAT=console

@@ -20,9 +20,11 @@ require_broker = .venv/bin/python -c 'import sys; from config.env import read; s
 	"$@: no broker configured (CELERY_BROKER_URL is empty), so tasks run eagerly inside the web process and there is nothing for a $@ to do.\n" \
 	"Set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) in the environment or in .env to run one.")'
 
-worker:  ## a Celery worker (needs CELERY_BROKER_URL)
+# Beat's tasks have a queue of their own (settings.CELERY_PERIODIC_QUEUE), which a
+# worker consumes besides the default one.
+worker:  ## a Celery worker for both queues, deliveries and beat's tasks (needs CELERY_BROKER_URL)
 	@$(require_broker)
-	.venv/bin/celery -A config worker --loglevel INFO
+	.venv/bin/celery -A config worker -Q celery,erp.periodic --loglevel INFO
 
 beat:  ## the Celery beat scheduler (exactly one per deployment; needs CELERY_BROKER_URL)
 	@$(require_broker)

@@ -111,6 +111,12 @@ VARIABLES: tuple[Var, ...] = (
         "DB_CONN_MAX_AGE", "int", "60", "Seconds a database connection is kept open (0 closes each request)."
     ),
     Var(
+        "DB_CONNECT_TIMEOUT",
+        "int",
+        "5",
+        "PostgreSQL only: seconds to wait for a connection before the database counts as unreachable.",
+    ),
+    Var(
         "CACHE_URL",
         "cache_url",
         "locmemcache://",

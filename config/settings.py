@@ -86,6 +86,10 @@ def _database(config: dict) -> dict:
         config["ENGINE"] = engine.replace("django.db.backends", "django_prometheus.db.backends")
     if engine.endswith("sqlite3") and config["NAME"] != ":memory:":
         config["NAME"] = str(BASE_DIR / config["NAME"])
+    if engine == "django.db.backends.postgresql":
+        # A database cut off by the network must fail fast, not hang a worker (or a
+        # sweep visiting every database) for the kernel's TCP timeout.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", read("DB_CONNECT_TIMEOUT"))
     config["CONN_MAX_AGE"] = read("DB_CONN_MAX_AGE")
     config["CONN_HEALTH_CHECKS"] = True
     return config
@@ -307,25 +311,32 @@ CELERY_TASK_ROUTES = {
         "workflows.tick",
     )
 }
+# Each run does all the work that is due, so a run whose successor has long been
+# queued behind it is discarded unrun (`expires`, seconds from beat's send). After
+# twice its interval, not once: a run that waited a whole interval behind other
+# periodic tasks (the queue's dedicated worker takes one at a time) still runs rather
+# than expiring just as a worker reaches it; and a worker that comes back after an
+# outage runs at most two of each kind, skipping the older ones.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "erp.tasks.purge_idempotency_keys",
         "schedule": timedelta(hours=1),
+        "options": {"expires": 2 * 3600},
     },
     "sweep-events": {
         "task": "erp.tasks.sweep_events",
         "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
-        # A sweep that waited longer than its interval is superseded by the next one.
-        "options": {"expires": EVENTS_SWEEP_SECONDS},
+        "options": {"expires": 2 * EVENTS_SWEEP_SECONDS},
     },
     "workflow-tick": {
         "task": "workflows.tick",
         "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
-        "options": {"expires": EVENTS_SWEEP_SECONDS},
+        "options": {"expires": 2 * EVENTS_SWEEP_SECONDS},
     },
     "prune-events": {
         "task": "erp.tasks.prune_events",
         "schedule": timedelta(hours=6),
+        "options": {"expires": 2 * 6 * 3600},
     },
 }
 

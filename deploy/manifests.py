@@ -100,7 +100,13 @@ PRESYNC_HOOK = {
     "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
 }
 
-COMPONENTS = ("web", "worker", "beat", "migrate")
+COMPONENTS = ("web", "worker", "worker-periodic", "beat", "migrate")
+
+# The queues a worker consumes: Celery's default one (event deliveries and every task
+# not routed elsewhere) and beat's (config/settings.py CELERY_PERIODIC_QUEUE, where
+# CELERY_TASK_ROUTES send the sweep, the prunes and the workflow tick).
+DEFAULT_QUEUE = "celery"
+PERIODIC_QUEUE = "erp.periodic"
 
 
 def labels(component: str | None = None) -> dict[str, str]:
@@ -288,14 +294,26 @@ def web_deployment() -> V1Deployment:
     )
 
 
-def worker_deployment(metrics_port: int) -> V1Deployment:
+def celery_worker(
+    component: str,
+    metrics_port: int,
+    *,
+    queues: tuple[str, ...],
+    res: V1ResourceRequirements,
+    concurrency: int | None = None,
+) -> V1Deployment:
+    """A Deployment of Celery workers consuming ``queues`` (``concurrency`` pool
+    processes; None: Celery's default)."""
+    command = ["celery", "-A", "config", "worker", "-Q", ",".join(queues)]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
     container = app_container(
-        "worker",
-        command=["celery", "-A", "config", "worker", "--loglevel", "INFO"],
+        component,
+        command=[*command, "--loglevel", "INFO"],
         ports=[V1ContainerPort(name="metrics", container_port=metrics_port)],
         env=[V1EnvVar(name="PROMETHEUS_MULTIPROC_DIR", value=PROMETHEUS_MULTIPROC_DIR)],
         mounts=[V1VolumeMount(name="prometheus", mount_path=PROMETHEUS_MULTIPROC_DIR)],
-        res=resources("250m", "384Mi", "1", "768Mi"),
+        res=res,
         # The worker's exporter (config/celery.py) answers any path while the worker's
         # main process runs; it does not check the broker (see deploy/README.md).
         liveness=http_probe("/healthz", "metrics", period=20, failures=3, delay=20),
@@ -304,22 +322,48 @@ def worker_deployment(metrics_port: int) -> V1Deployment:
     return V1Deployment(
         api_version="apps/v1",
         kind="Deployment",
-        metadata=meta("erp-worker", "worker"),
+        metadata=meta(f"erp-{component}", component),
         spec=V1DeploymentSpec(
             replicas=1,
-            selector=selector("worker"),
+            selector=selector(component),
+            # The new pod is ready before the old one stops taking tasks: the queues
+            # always have a consumer.
             strategy=V1DeploymentStrategy(
                 type="RollingUpdate",
                 rolling_update=V1RollingUpdateDeployment(max_surge=1, max_unavailable=0),
             ),
             template=pod(
-                "worker",
+                component,
                 container,
                 metrics_port=metrics_port,
                 grace=WORKER_GRACE_SECONDS,
                 volumes=[V1Volume(name="prometheus", empty_dir=V1EmptyDirVolumeSource())],
             ),
         ),
+    )
+
+
+def worker_deployment(metrics_port: int) -> V1Deployment:
+    """The workers: event deliveries and every other task, and beat's tasks too."""
+    return celery_worker(
+        "worker",
+        metrics_port,
+        queues=(DEFAULT_QUEUE, PERIODIC_QUEUE),
+        res=resources("250m", "384Mi", "1", "768Mi"),
+    )
+
+
+def periodic_worker_deployment(metrics_port: int) -> V1Deployment:
+    """One worker with one pool process for beat's queue only. When a backlog of
+    deliveries keeps every slot of the workers busy, the next sweep (or workflow tick)
+    waits for nothing but the periodic task before it, not until it expires; the
+    workers take beat's tasks as well, so this one is no single point of failure."""
+    return celery_worker(
+        "worker-periodic",
+        metrics_port,
+        queues=(PERIODIC_QUEUE,),
+        concurrency=1,
+        res=resources("100m", "256Mi", "500m", "512Mi"),
     )
 
 
@@ -471,6 +515,8 @@ def metrics_ports(values: dict[str, str]) -> dict[str, int]:
     return {
         "web": WEB_PORT,
         "worker": int(values["WORKER_METRICS_PORT"]),
+        # Its own pods, the same server and port as the workers'.
+        "worker-periodic": int(values["WORKER_METRICS_PORT"]),
         "beat": int(values["BEAT_METRICS_PORT"]),
     }
 
@@ -581,6 +627,7 @@ def base() -> dict[str, object]:
         "web-hpa.yaml": web_hpa(),
         "web-pdb.yaml": web_pdb(),
         "worker-deployment.yaml": worker_deployment(metrics["worker"]),
+        "worker-periodic-deployment.yaml": periodic_worker_deployment(metrics["worker-periodic"]),
         "beat-deployment.yaml": beat_deployment(metrics["beat"]),
         "migrate-job.yaml": migrate_job(),
         "ingress.yaml": ingress(),
@@ -645,7 +692,8 @@ def _secret_pod_patch(env: Environment, component: str) -> V1PodTemplateSpec:
 def overlay_patches(env: Environment) -> dict[str, object]:
     """File name -> strategic-merge patch of ``env``'s overlay."""
     patches: dict[str, object] = {}
-    for component, name in (("web", "erp-web"), ("worker", "erp-worker"), ("beat", "erp-beat")):
+    for component in ("web", "worker", "worker-periodic", "beat"):
+        name = f"erp-{component}"
         patches[f"{component}-deployment.yaml"] = V1Deployment(
             api_version="apps/v1",
             kind="Deployment",

@@ -18,6 +18,21 @@ EVENTS_DEAD_LETTERED = Counter(
     "Deliveries given up after the last attempt",
     ["event_type", "subscriber"],
 )
+EVENTS_CRASHED = Counter(
+    "erp_events_crashed_total",
+    "Delivery attempts whose worker process died (killed, out of memory, segfault, hard time limit)",
+    ["event_type", "subscriber"],
+)
+EVENTS_OUTAGE_RETRIES = Counter(
+    "erp_events_outage_retries_total",
+    "Delivery attempts that met an unreachable database or broker (no attempt spent)",
+    ["event_type", "subscriber"],
+)
+RELAY_DATABASE_ERRORS = Counter(
+    "erp_relay_database_errors_total",
+    "Relay passes (sweep, prune, replay, delivery) that could not reach a database alias",
+    ["database", "operation"],
+)
 
 
 class OutboxBacklogCollector:

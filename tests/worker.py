@@ -147,7 +147,16 @@ class Worker(CeleryProcess):
         """Start the worker; wait=False when the broker is down (it is not
         "ready" before it has connected)."""
         schedule = self.log_path.with_suffix(".schedule")
-        command = ["-A", "tests.erp.event_worker", "worker", "-B", "-s", str(schedule)]
+        command = [
+            "-A",
+            "tests.erp.event_worker",
+            "worker",
+            "-B",
+            "-s",
+            str(schedule),
+            "-Q",
+            "celery,erp.periodic",
+        ]
         command += ["--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO", "--without-mingle"]
         command += ["--without-gossip", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h"]
         offset = self.spawn(*command)

@@ -217,6 +217,7 @@ class CeleryWorker(GroupProcess):
         beat = ["-B", "-s", str(self.beat_schedule)] if self.beat_schedule else []
         return [
             CELERY, "-A", self.app_module, "worker",
+            "-Q", "celery,erp.periodic",  # beat's tasks travel on erp.periodic
             "--pool", "prefork", "--concurrency", str(WORKER_CONCURRENCY),
             *beat,
             "--loglevel", "WARNING",

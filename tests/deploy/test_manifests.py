@@ -12,7 +12,7 @@ from deploy.render import current_tag
 from tests.deploy.conftest import configmap, find, generated, one, pod_templates
 
 ENVS = sorted(ENVIRONMENTS)
-WORKLOADS = ("erp-web", "erp-worker", "erp-beat", "erp-migrate")
+WORKLOADS = ("erp-web", "erp-worker", "erp-worker-periodic", "erp-beat", "erp-migrate")
 
 
 def containers(objects):
@@ -96,7 +96,7 @@ def test_probes(built, env_name):
             ports = {p["name"] for p in container["ports"]}
             assert liveness["port"] in ports and readiness["port"] in ports, where
             probed.append(name)
-    assert sorted(probed) == ["erp-beat", "erp-web", "erp-worker"]
+    assert sorted(probed) == ["erp-beat", "erp-web", "erp-worker", "erp-worker-periodic"]
     assert [job["metadata"]["name"] for job in find(objects, "Job")] == ["erp-migrate"]
 
     templates = pod_templates(objects)
@@ -104,9 +104,13 @@ def test_probes(built, env_name):
     assert web["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert web["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert {"name": "http", "containerPort": manifests.WEB_PORT} in web["ports"]
-    # Worker and beat: the server config/celery.py starts on the port settings read
+    # Workers and beat: the server config/celery.py starts on the port settings read
     # from the ConfigMap, which must be that container port (0 would turn it off).
-    for workload, variable in (("erp-worker", "WORKER_METRICS_PORT"), ("erp-beat", "BEAT_METRICS_PORT")):
+    for workload, variable in (
+        ("erp-worker", "WORKER_METRICS_PORT"),
+        ("erp-worker-periodic", "WORKER_METRICS_PORT"),
+        ("erp-beat", "BEAT_METRICS_PORT"),
+    ):
         (container,) = templates[workload]["spec"]["containers"]
         port = int(configmap(objects)[variable])
         assert port > 0, f"{workload}'s probes and scrape need its server"
@@ -114,7 +118,7 @@ def test_probes(built, env_name):
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}, workload
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}, workload
     ports = {int(configmap(objects)[v]) for v in ("WORKER_METRICS_PORT", "BEAT_METRICS_PORT")}
-    assert len(ports | {manifests.WEB_PORT}) == 3, "each component scraped on a port of its own"
+    assert len(ports | {manifests.WEB_PORT}) == 3, "web, workers and beat each scraped on a port of their own"
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -131,7 +135,7 @@ def test_prometheus_scrape_annotations(built, env_name):
         for n, t in pod_templates(built[env_name]).items()
         if t["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
     }
-    assert scraped == {"erp-web", "erp-worker", "erp-beat"}
+    assert scraped == {"erp-web", "erp-worker", "erp-worker-periodic", "erp-beat"}
 
 
 @pytest.mark.parametrize("env_name", ENVS)
@@ -162,9 +166,20 @@ def test_workload_shapes(built, env_name):
         > web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     )
     (container,) = worker_pod["containers"]
-    assert container["command"] == ["celery", "-A", "config", "worker", "--loglevel", "INFO"]
+    # What each worker consumes: tests/deploy/test_worker_queues.py.
+    assert container["command"][:4] == ["celery", "-A", "config", "worker"]
     env_vars = {e["name"]: e["value"] for e in container["env"]}
     multiproc = env_vars["PROMETHEUS_MULTIPROC_DIR"]
+    assert any(m["mountPath"] == multiproc for m in container["volumeMounts"]), "the directory must exist"
+
+    # The periodic worker: always one, shut down and replaced like the workers.
+    periodic = one(objects, "Deployment", "erp-worker-periodic")
+    assert periodic["spec"]["replicas"] == 1
+    assert periodic["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, "never without a consumer"
+    periodic_pod = periodic["spec"]["template"]["spec"]
+    assert periodic_pod["terminationGracePeriodSeconds"] == worker_pod["terminationGracePeriodSeconds"]
+    (container,) = periodic_pod["containers"]
+    multiproc = {e["name"]: e["value"] for e in container["env"]}["PROMETHEUS_MULTIPROC_DIR"]
     assert any(m["mountPath"] == multiproc for m in container["volumeMounts"]), "the directory must exist"
 
     beat = one(objects, "Deployment", "erp-beat")
@@ -194,7 +209,7 @@ def test_migrations_run_before_the_new_pods(built, env_name):
     pod = job["spec"]["template"]["spec"]
     assert pod["containers"][0]["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert pod["restartPolicy"] == "Never"
-    for name in ("erp-web", "erp-worker", "erp-beat"):
+    for name in ("erp-web", "erp-worker", "erp-worker-periodic", "erp-beat"):
         assert hook(one(objects, "Deployment", name)) is None, f"{name} belongs to the Sync phase"
     # The workloads' own ServiceAccount and ConfigMap are ordinary resources (a hook is
     # deleted and re-created on every sync, and never pruned).
@@ -304,11 +319,12 @@ def test_network_policies(built, env_name):
     assert _allowed(objects, "web") == sorted(
         [(env.ingress_namespace, manifests.WEB_PORT), (monitoring, manifests.WEB_PORT)]
     )
-    # Worker and beat: nothing but Prometheus, on the component's own metrics port.
+    # Workers and beat: nothing but Prometheus, on the component's own metrics port.
     assert _allowed(objects, "worker") == [(monitoring, int(data["WORKER_METRICS_PORT"]))]
+    assert _allowed(objects, "worker-periodic") == [(monitoring, int(data["WORKER_METRICS_PORT"]))]
     assert _allowed(objects, "beat") == [(monitoring, int(data["BEAT_METRICS_PORT"]))]
     assert _allowed(objects, "migrate") == []
-    for component in ("web", "worker", "beat"):  # Prometheus' pods, not the whole namespace
+    for component in ("web", "worker", "worker-periodic", "beat"):  # Prometheus' pods, not its namespace
         policy = one(objects, "NetworkPolicy", f"erp-{component}-from-prometheus")
         ((peer,),) = [rule["from"] for rule in policy["spec"]["ingress"]]
         assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}

@@ -30,8 +30,10 @@ class Command(BaseCommand):
         unknown = set(aliases) - set(connections)
         if unknown:
             raise CommandError(f"unknown database alias: {', '.join(sorted(unknown))}")
-        total = sum(
-            relay.replay(alias=alias, event_id=event_id, subscriber=subscriber, dead_only=all_dead)
-            for alias in aliases
+        total, failed = relay.replay_everywhere(
+            aliases, event_id=event_id, subscriber=subscriber, dead_only=all_dead
         )
         self.stdout.write(f"replayed {total} deliveries")
+        if failed:
+            # The others were replayed: run it again for these once they answer.
+            raise CommandError(f"could not reach database {', '.join(failed)}: nothing replayed there")

@@ -1,10 +1,12 @@
+import os
+
 import pytest
 from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.core.factories import UserFactory
-from tests.worker import RedisBroker, Worker, publishing_to
+from tests.worker import RabbitBroker, RabbitNode, RedisBroker, RedisServer, Worker, publishing_to
 from tests.workflows import sample  # noqa: F401 - test-only workflow definitions
 
 PASSWORD = "Correct-Horse-9"
@@ -107,10 +109,55 @@ def admin_api(client_as):
     return client_as("admin")
 
 
-# --- A real worker, for the tests that cross processes (tests/flows, workflows) --
-# Module-scoped: one throw-away Redis broker and one worker per test module. A
-# module with needs of its own (tests/erp/test_event_relay_worker.py, two
-# brokers) defines its own ``broker`` and ``worker``.
+# --- Real processes, for the tests that cross them (tests/worker.py) ---------------
+# Every server here is the tests' own, on a free port: the machine's Redis and
+# RabbitMQ are never stopped or flushed.
+
+
+@pytest.fixture(scope="session", autouse=True)
+def control_redis(tmp_path_factory):
+    """The tests' own redis-server for the test subscribers' counters and
+    switches (tests/erp/event_subscribers.py control()); exported as
+    TEST_CONTROL_REDIS_URL, which every worker the tests start inherits."""
+    server = RedisServer(tmp_path_factory.mktemp("control-redis"))
+    server.start()
+    previous = os.environ.get("TEST_CONTROL_REDIS_URL")
+    os.environ["TEST_CONTROL_REDIS_URL"] = server.url
+    yield server
+    if previous is None:
+        os.environ.pop("TEST_CONTROL_REDIS_URL", None)
+    else:
+        os.environ["TEST_CONTROL_REDIS_URL"] = previous
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbit_node(tmp_path_factory):
+    """One private RabbitMQ node per session (it takes ~15 s to boot); each
+    module's RabbitBroker is a vhost of its own on it."""
+    node = RabbitNode(tmp_path_factory.mktemp("rabbitmq"))
+    node.start()
+    yield node
+    node.remove()
+
+
+@pytest.fixture(scope="module", params=["redis", "rabbitmq"])
+def relay_broker(request, tmp_path_factory):
+    """A broker of this module's own, once per broker the relay supports. A
+    module proving its guarantees on both defines ``broker`` as this one."""
+    if request.param == "redis":
+        broker = RedisBroker(tmp_path_factory.mktemp("redis-broker"))
+    else:
+        broker = RabbitBroker(request.getfixturevalue("rabbit_node"))
+    broker.start()
+    yield broker
+    broker.remove()
+
+
+# Module-scoped: one throw-away Redis broker and one worker per test module
+# (tests/flows, workflows). A module with needs of its own
+# (tests/erp/test_event_relay_worker.py: both brokers) defines its own
+# ``broker`` and ``worker``.
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +170,8 @@ def broker(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def worker(request, broker, tmp_path_factory, django_db_setup, django_db_blocker):
+    """A worker consuming the module's broker (tasks and beat's queue), with a
+    quick sweep: these tests are about workflows, not the relay's timings."""
     worker = Worker(
         broker.url,
         tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-worker") / "worker.log",
@@ -138,7 +187,7 @@ def worker(request, broker, tmp_path_factory, django_db_setup, django_db_blocker
 def real_worker(worker, broker):
     """This test publishes to the module's broker, which its worker consumes
     (started again if an earlier test killed it)."""
-    if worker.process is None or worker.process.poll() is not None:
+    if not worker.running():
         worker.start()
     with publishing_to(broker):
         yield worker

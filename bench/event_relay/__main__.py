@@ -47,7 +47,9 @@ TARGET_RATIO = 0.5  # the issue's goal for relay / no-op throughput
 DB_WORK = (
     "DB work per message: relay = the subscriber's one INSERT plus the relay's own bookkeeping "
     "(publisher: BEGIN, one INSERT of the outbox row and its deliveries, COMMIT; worker, per delivery: "
-    "BEGIN, UPDATE taking the delivery (returns the event), inbox INSERT, COMMIT); a relay message "
+    "the claim, an UPDATE counting the attempt under a session advisory lock and returning the event, "
+    "committed on its own without waiting for the WAL flush; then BEGIN, one statement marking the delivery "
+    "and inserting the inbox row, COMMIT; per message, pg_advisory_unlock_all()); a relay message "
     "carries the deliveries the publisher's hand-over thread drained together (up to 50); insert "
     "baseline = one INSERT (autocommit); no-op baseline = none."
 )

@@ -149,7 +149,8 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API conventions (see erp/) -------------------------------------------
 # The largest body Django reads into memory (the idempotency middleware reads it
 # to fingerprint the request): the product import's 10 MiB cap (estoque.imports.
-# MAX_BYTES) plus room for a multipart envelope. Bigger bodies are refused with 413.
+# MAX_BYTES) plus room for a multipart envelope. Bigger bodies are refused with a
+# 413 problem (erp.exceptions, erp.views.bad_request).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024 + 64 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -157,7 +158,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["erp.permissions.RolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["erp.parsers.JSONParser"],
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
     "DEFAULT_VERSION": "v1",
     "ALLOWED_VERSIONS": ["v1"],
@@ -189,6 +190,11 @@ SIMPLE_JWT = {
     # TokenView sends user_logged_in, which updates last_login itself.
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Claims type-checked (core/tokens.py): a malformed claim is a 401, never a 500.
+    "AUTH_TOKEN_CLASSES": ("core.tokens.AccessToken",),
+    "TOKEN_OBTAIN_SERIALIZER": "core.tokens.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "core.tokens.TokenRefreshSerializer",
+    "TOKEN_BLACKLIST_SERIALIZER": "core.tokens.TokenBlacklistSerializer",
 }
 
 IDEMPOTENCY_TTL = timedelta(hours=read("IDEMPOTENCY_TTL_HOURS"))
@@ -358,14 +364,22 @@ LOGGING = {
             "format_name": read("LOG_FORMAT"),
         },
     },
+    "filters": {"without_traceback": {"()": "erp.logging.WithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "structured"},
+        "console_without_traceback": {
+            "class": "logging.StreamHandler",
+            "formatter": "structured",
+            "filters": ["without_traceback"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django_structlog": {"level": LOG_LEVEL},
         # Axes logs every failed login with the username at WARNING already.
         "axes": {"level": "WARNING"},
+        # A client's mistake refused by Django itself: one line, no traceback.
+        "django.security": {"handlers": ["console_without_traceback"], "propagate": False},
     },
 }
 

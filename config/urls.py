@@ -37,5 +37,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "erp.views.bad_request"
 handler404 = "erp.views.not_found"
 handler500 = "erp.views.server_error"

@@ -19,7 +19,7 @@ from core.contract import CompanyInfo, CoreService, UserNotFoundError, UserRef
 from core.models import Company, User
 from erp.db import atomic, on_commit
 from erp.errors import ConflictError
-from erp.permissions import ROLES, user_roles
+from erp.permissions import ADMIN, ROLES, user_roles
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 COMPANY_FIELDS = ("name", "tax_id", "base_currency", "timezone")
@@ -110,7 +110,7 @@ def user_create(*, username: str, password: str, roles=(), **fields) -> User:
 
 
 def _guard_self_lockout(user: User, actor: User | None, fields: dict, roles) -> None:
-    removes_own_admin = roles is not None and "admin" not in roles
+    removes_own_admin = roles is not None and ADMIN not in roles
     if actor is not None and user.pk == actor.pk and (fields.get("is_active") is False or removes_own_admin):
         raise ConflictError(_("You cannot deactivate yourself or remove your own admin role."))
 
@@ -138,6 +138,10 @@ def user_update(*, user: User, actor: User | None, password: str | None = None, 
     _guard_unique_username(user)
     if password is not None:
         _set_password(user, password)
+    if roles is not None and ADMIN not in roles and user.is_superuser:
+        # A superuser holds the admin role whatever its groups: roles without
+        # admin must take the flag away, or the demotion would change nothing.
+        user.is_superuser = user.is_staff = False
     user.full_clean(exclude=["password"])
     user.save()
     if roles is not None:

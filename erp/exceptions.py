@@ -1,6 +1,7 @@
 """One exception handler for every API view: errors become problem+json, and
 errors the database raises for bad input become client errors, never a 500."""
 
+from django.conf import settings
 from django.core import exceptions as django_exceptions
 from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
@@ -19,6 +20,18 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = gettext_lazy("The current state of the resource forbids this request.")
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = gettext_lazy("The request body is too large.")
+
+
+def body_too_large() -> PayloadTooLarge:
+    """Past DATA_UPLOAD_MAX_MEMORY_SIZE: Django refuses to read the body."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return PayloadTooLarge(_("The request body is larger than %(mb).1f MB.") % {"mb": limit / (1024 * 1024)})
 
 
 class _DomainProblem(exceptions.APIException):
@@ -52,6 +65,8 @@ def _translate(exc: Exception) -> Exception:
     """Map domain, Django and database errors onto DRF exceptions with a client status."""
     if isinstance(exc, domain.DomainError):
         return _DomainProblem(exc, _domain_status(exc))
+    if isinstance(exc, django_exceptions.RequestDataTooBig):
+        return body_too_large()
     if isinstance(exc, django_exceptions.ValidationError):
         return exceptions.ValidationError(detail=get_error_detail(exc))
     if isinstance(exc, (ProtectedError, RestrictedError)):

@@ -27,6 +27,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from erp import db
 from erp.models import IdempotencyRecord
+from erp.parsers import InvalidJSONError, load_json
 from erp.problems import problem_response
 
 HEADER = "Idempotency-Key"
@@ -64,13 +65,17 @@ def _authenticated_user_id(request) -> str | None:
         result = JWTAuthentication().authenticate(request)
     except APIException:
         return None  # the view itself answers 401
-    return str(result[0].pk) if result else None
+    if not result:
+        return None
+    # As DRF would: the request log names the user of a 409, 422 or replay too.
+    request.user = result[0]
+    return str(result[0].pk)
 
 
 def _canonical_body(raw: bytes) -> bytes:
     try:
-        return json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+        return json.dumps(load_json(raw), sort_keys=True, separators=(",", ":")).encode()
+    except InvalidJSONError:  # not JSON the API takes: the view answers 400; the bytes are the body
         return raw
 
 

@@ -46,3 +46,14 @@ def formatter(format_name: str = "json") -> logging.Formatter:
         ],
         foreign_pre_chain=_SHARED_PROCESSORS,
     )
+
+
+class WithoutTraceback(logging.Filter):
+    """Django logs every refused request (django.security.*: a disallowed Host,
+    a body past the size limit) with its traceback: one line without it says
+    all there is to say about a client's mistake."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True

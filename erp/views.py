@@ -3,6 +3,7 @@ API's index: what a client (or a person with a browser) finds at ``/``,
 ``/api/`` and ``/api/v1/``."""
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig
 from django.http import HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from erp.access import API_PREFIX, PUBLIC, api_routes
+from erp.exceptions import body_too_large
 from erp.problems import problem_response
 
 API_VERSION = "v1"
@@ -25,6 +27,17 @@ _LINKS = {
     "admin": "admin:index",
 }
 _OPS_LINKS = {"healthz": "/healthz", "readyz": "/readyz", "metrics": "/metrics"}
+
+
+def bad_request(request, exception=None):
+    """What Django itself refuses before any view: a body past
+    DATA_UPLOAD_MAX_MEMORY_SIZE (413), a Host not in ALLOWED_HOSTS, and other
+    suspicious requests (400)."""
+    if isinstance(exception, RequestDataTooBig):
+        return problem_response(413, "too_large", str(body_too_large().detail))
+    if isinstance(exception, DisallowedHost):
+        return problem_response(400, "disallowed_host", _("This server does not serve that host name."))
+    return problem_response(400, "bad_request", _("The request could not be understood."))
 
 
 def not_found(request, exception=None):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -42,6 +41,7 @@ from django.utils.translation import ngettext
 
 from erp.db import alias, atomic
 from erp.errors import ConflictError, FieldError
+from erp.parsers import InvalidJSONError, load_json
 from estoque.contract import InvalidStockInputError, StockError
 from estoque.models import Product
 
@@ -256,15 +256,11 @@ def parse_json(data: bytes | str) -> Any:
     """A JSON document with its numbers as exact Decimals (never floats)."""
     _check_size(data)
     try:
-        return json.loads(_decode(data), parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
+        return load_json(_decode(data), parse_float=Decimal)
+    except InvalidJSONError as exc:
         raise _file_error(
             "malformed", _("The body is not valid JSON: %(reason)s.") % {"reason": exc}
         ) from None
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number")
 
 
 def read_json(payload: Any) -> list[Row]:

@@ -57,5 +57,12 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField(read_only=True)
 
 
+class LoginSerializer(serializers.Serializer):
+    """What a login must look like before anything looks the user up."""
+
+    username = serializers.CharField(max_length=User._meta.get_field("username").max_length)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
 class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()

@@ -6,12 +6,12 @@ from rest_framework import generics, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from core import services
 from core.api.serializers import (
     CompanySerializer,
+    LoginSerializer,
     LogoutSerializer,
     MeSerializer,
     TokenPairSerializer,
@@ -19,6 +19,7 @@ from core.api.serializers import (
     UserUpdateSerializer,
 )
 from core.models import User
+from core.tokens import TokenBlacklistSerializer
 from erp.access import ADMIN_ONLY, ANY_ROLE, AUTHENTICATED, PUBLIC, Access
 from erp.problems import problem_response
 
@@ -42,16 +43,20 @@ def lockout_response(request, response=None, credentials=None):
     summary="Log in: a token pair",
     description="An access token (send it as `Authorization: Bearer <access>`) and a refresh token. "
     "Too many failed logins for one username lock it out for a while: 429 with Retry-After.",
+    request=LoginSerializer,
     responses={200: TokenPairSerializer},
 )
 class TokenView(TokenObtainPairView):
     access = PUBLIC
 
     def post(self, request, *args, **kwargs):
+        # The shape first: the lockout check queries the database with the username.
+        credentials = LoginSerializer(data=request.data)
+        credentials.is_valid(raise_exception=True)
+        username = credentials.validated_data["username"]
         # Checked up front: axes flags lockouts on DRF's request wrapper, which its
         # middleware (reading Django's request) never sees.
-        username = request.data.get("username") if isinstance(request.data, dict) else None
-        if username and AxesProxyHandler.is_locked(request, {"username": username}):
+        if AxesProxyHandler.is_locked(request, {"username": username}):
             return lockout_response(request, credentials={"username": username})
         serializer = self.get_serializer(data=request.data)
         try:

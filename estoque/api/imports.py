@@ -8,21 +8,16 @@ from django.utils.http import parse_header_parameters
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from erp.access import ANY_ROLE, Access
+from erp.exceptions import PayloadTooLarge
 from estoque import imports
 
 CSV_MEDIA_TYPE = "text/csv"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
-    default_detail = gettext_lazy("The file is too large; split it.")
 
 
 def _too_large() -> PayloadTooLarge:

@@ -112,3 +112,20 @@ def test_user_changes_are_audited_with_the_actor(admin_api, make_user):
     latest = user.history.latest()
     assert latest.email == "new@example.com"
     assert latest.history_user_id == admin_api.user.pk
+
+
+def test_demoting_a_superuser_through_roles_takes_the_superuser_flag_away(admin_api, make_user):
+    root = make_user("admin", is_superuser=True, is_staff=True)
+    response = admin_api.patch(f"{USERS}{root.pk}/", {"roles": ["viewer"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["roles"] == ["viewer"]
+    root.refresh_from_db()
+    assert (root.is_superuser, root.is_staff, root.roles) == (False, False, ["viewer"])
+
+
+def test_a_superuser_keeps_the_flag_while_it_keeps_the_admin_role(admin_api, make_user):
+    root = make_user("admin", is_superuser=True, is_staff=True)
+    response = admin_api.patch(f"{USERS}{root.pk}/", {"roles": ["admin", "finance"]})
+    assert response.json()["roles"] == ["admin", "finance"]
+    root.refresh_from_db()
+    assert root.is_superuser

@@ -42,6 +42,18 @@ class TestSequential:
         assert response.json()["code"] == "idempotency_key_reused"
         assert not User.objects.filter(username="gina").exists()
 
+    def test_the_request_log_of_a_422_or_a_replay_names_the_user(self, client_as):
+        import structlog
+
+        client = client_as("admin")
+        client.post(USERS, new_user("ivo"), HTTP_IDEMPOTENCY_KEY="logged")
+        with structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            client.post(USERS, new_user("ivo"), HTTP_IDEMPOTENCY_KEY="logged")  # replayed
+            client.post(USERS, new_user("jan"), HTTP_IDEMPOTENCY_KEY="logged")  # 422
+        finished = [line for line in logs if line["event"] in ("request_finished", "request_failed")]
+        assert [line["code"] for line in finished] == [201, 422]
+        assert {line["user_id"] for line in finished} == {str(client.user.pk)}
+
     def test_json_key_order_does_not_make_a_different_body(self, admin_api):
         admin_api.post(USERS, {"username": "hal", "password": "Str0ng-Pass-1"}, HTTP_IDEMPOTENCY_KEY="o")
         replay = admin_api.post(

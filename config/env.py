@@ -213,6 +213,20 @@ VARIABLES: tuple[Var, ...] = (
     Var("LOGIN_COOLOFF_MINUTES", "int", "15", "Minutes a locked-out username must wait."),
     Var("THROTTLE_ANON_RATE", "rate", "60/minute", "Request rate allowed per anonymous client IP."),
     Var("THROTTLE_USER_RATE", "rate", "1200/minute", "Request rate allowed per authenticated user."),
+    Var(
+        "THROTTLE_LOGIN_RATE",
+        "rate",
+        "20/minute",
+        "Logins (POST /api/v1/auth/token/) allowed per username, from any number of addresses.",
+    ),
+    Var(
+        "TRUSTED_PROXY_COUNT",
+        "int",
+        "0",
+        "Reverse proxies in front of web that append the client's address to X-Forwarded-For "
+        "(the ingress controller: 1). Throttles and logs take the address the outermost one saw; "
+        "0 ignores the header, which any client can write.",
+    ),
     Var("IDEMPOTENCY_TTL_HOURS", "int", "24", "Hours a stored Idempotency-Key response is replayed."),
     Var("LOG_LEVEL", "choice", "INFO", "Root log level.", choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     Var("LOG_FORMAT", "choice", "json", "Log line format.", choices=("json", "console")),

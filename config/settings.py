@@ -169,13 +169,12 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    # Counted atomically, keyed on the address TRUSTED_PROXY_COUNT says is the client's.
+    "DEFAULT_THROTTLE_CLASSES": ["erp.throttling.AnonThrottle", "erp.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": read("THROTTLE_ANON_RATE"),
         "user": read("THROTTLE_USER_RATE"),
+        "login": read("THROTTLE_LOGIN_RATE"),
     },
     "EXCEPTION_HANDLER": "erp.exceptions.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -218,6 +217,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Login lockout (django-axes) -----------------------------------------------
+TRUSTED_PROXY_COUNT = read("TRUSTED_PROXY_COUNT")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, not {TRUSTED_PROXY_COUNT}")
+AXES_CLIENT_IP_CALLABLE = "erp.throttling.client_ip"
 AXES_FAILURE_LIMIT = read("LOGIN_FAILURE_LIMIT")
 AXES_COOLOFF_TIME = timedelta(minutes=read("LOGIN_COOLOFF_MINUTES"))
 AXES_LOCKOUT_PARAMETERS = ["username"]

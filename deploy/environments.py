@@ -87,6 +87,7 @@ ENVIRONMENTS: dict[str, Environment] = {
                 "ALLOWED_HOSTS": "erp.staging.example.com",
                 "CSRF_TRUSTED_ORIGINS": "https://erp.staging.example.com",
                 "USE_X_FORWARDED_PROTO": "true",
+                "TRUSTED_PROXY_COUNT": "1",  # the ingress controller
                 # A short HSTS max-age while the staging host name may still change.
                 "SECURE_HSTS_SECONDS": "3600",
             },
@@ -104,6 +105,7 @@ ENVIRONMENTS: dict[str, Environment] = {
                 "ALLOWED_HOSTS": "erp.example.com",
                 "CSRF_TRUSTED_ORIGINS": "https://erp.example.com",
                 "USE_X_FORWARDED_PROTO": "true",
+                "TRUSTED_PROXY_COUNT": "1",  # the ingress controller
             },
             unused_secrets=ONE_DATABASE,
             vault_path="secret/data/erp/production",

@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status, viewsets
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -22,6 +23,7 @@ from core.models import User
 from core.tokens import TokenBlacklistSerializer
 from erp.access import ADMIN_ONLY, ANY_ROLE, AUTHENTICATED, PUBLIC, Access
 from erp.problems import problem_response
+from erp.throttling import LoginThrottle
 
 
 def lockout_response(request, response=None, credentials=None):
@@ -48,6 +50,8 @@ def lockout_response(request, response=None, credentials=None):
 )
 class TokenView(TokenObtainPairView):
     access = PUBLIC
+    # Per address (anonymous) and per username named, whatever the address.
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LoginThrottle]
 
     def post(self, request, *args, **kwargs):
         # The shape first: the lockout check queries the database with the username.

@@ -25,7 +25,9 @@ def client_ip(request) -> str:
     the address it was connected from; what the client wrote is further left)."""
     remote = request.META.get("REMOTE_ADDR", "")
     proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    forwarded = [
+        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
+    ]
     if not proxies or not forwarded:
         return remote
     candidate = forwarded[-min(proxies, len(forwarded))]

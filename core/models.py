@@ -12,11 +12,39 @@ class User(AbstractUser):
     """Users are referenced by this UUID from every other app."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    session_generation = models.PositiveIntegerField(
+        _("session generation"),
+        default=0,
+        editable=False,
+        help_text=_(
+            "Raised when the password changes, the account is deactivated or reactivated, or the "
+            "user logs out everywhere: tokens issued before carry the old value and are refused."
+        ),
+    )
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "session_generation"])
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         ordering = ["username"]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._stored_is_active = user.__dict__.get("is_active")
+        return user
+
+    def save(self, *args, **kwargs):
+        # _password is set by set_password() until saved, and left None by a mere
+        # hash upgrade at login (check_password): only a real change ends sessions.
+        password_changed = self._password is not None
+        stored = getattr(self, "_stored_is_active", None)
+        if password_changed or (stored is not None and stored != self.is_active):
+            self.session_generation += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "session_generation"}
+        super().save(*args, **kwargs)
+        self._stored_is_active = self.is_active
 
     @property
     def roles(self) -> list[str]:

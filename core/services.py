@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -147,6 +147,12 @@ def user_update(*, user: User, actor: User | None, password: str | None = None, 
     if roles is not None:
         user.groups.set(_roles_to_groups(roles))
     return user
+
+
+def end_sessions(*, user: User) -> None:
+    """Log the user out everywhere: every access and refresh token issued so far
+    is refused from now on (core/tokens.py)."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
 
 
 def user_deactivate(*, user: User, actor: User) -> User:

@@ -1,17 +1,30 @@
-"""simplejwt's tokens with their claims checked: a token signed with our key
-but carrying a claim of the wrong type (``exp`` as a string or 1e30, a
-``user_id`` that is not a UUID, a ``jti`` that is not a string) is an invalid
-token, 401, like any other; simplejwt would let those reach datetime or the
-database and answer 500 or 400."""
+"""simplejwt's tokens with their claims checked, and sessions that end.
+
+A token signed with our key but carrying a claim of the wrong type (``exp`` as
+a string or 1e30, a ``user_id`` that is not a UUID, a ``jti`` that is not a
+string) is an invalid token, 401, like any other; simplejwt would let those
+reach datetime or the database and answer 500 or 400.
+
+Every token carries the user's ``session_generation`` (claim ``gen``), which a
+password change, a deactivation or reactivation and "log out everywhere" raise
+(core/models.py): from then on the user's earlier access and refresh tokens are
+refused, at once, by the check that already loads the user on every request.
+A user locked out after failed logins cannot refresh either."""
 
 from __future__ import annotations
 
 import uuid
 
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
-from rest_framework_simplejwt import serializers, tokens
-from rest_framework_simplejwt.exceptions import TokenError
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import authentication, serializers, tokens
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+
+GENERATION_CLAIM = "gen"
 
 _MAX_JTI_LENGTH = 255  # the blacklist's column
 
@@ -57,7 +70,35 @@ class AccessToken(_CheckedClaims, tokens.AccessToken):
 
 
 class RefreshToken(_CheckedClaims, tokens.RefreshToken):
-    access_token_class = AccessToken
+    access_token_class = AccessToken  # which copies the generation claim
+
+    @classmethod
+    def for_user(cls, user):
+        token = super().for_user(user)
+        token[GENERATION_CLAIM] = user.session_generation
+        return token
+
+
+def _session_ended() -> AuthenticationFailed:
+    return AuthenticationFailed(
+        _("This session has ended (password changed, account deactivated, or logged out everywhere)."),
+        code="token_not_valid",
+    )
+
+
+def check_session(token, user) -> None:
+    """The token belongs to the user's current session, and the user may use it."""
+    if not user.is_active or token.get(GENERATION_CLAIM) != user.session_generation:
+        raise _session_ended()
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    """simplejwt's, refusing tokens of an ended session (same query: the user row)."""
+
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        check_session(validated_token, user)
+        return user
 
 
 class TokenObtainPairSerializer(serializers.TokenObtainPairSerializer):
@@ -67,6 +108,29 @@ class TokenObtainPairSerializer(serializers.TokenObtainPairSerializer):
 class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
     token_class = RefreshToken
 
+    def validate(self, attrs):
+        try:
+            refresh = self.token_class(attrs["refresh"])
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        user = get_user_model().objects.filter(pk=refresh.get(api_settings.USER_ID_CLAIM)).first()
+        if user is None:
+            raise _session_ended()
+        check_session(refresh, user)
+        request = self.context.get("request")
+        if request is not None and AxesProxyHandler.is_locked(request, {"username": user.username}):
+            raise AuthenticationFailed(
+                _("This account is locked out after failed logins; log in again after the cool-off."),
+                code="login_locked_out",
+            )
+        return super().validate(attrs)
+
 
 class TokenBlacklistSerializer(serializers.TokenBlacklistSerializer):
     token_class = RefreshToken
+
+
+class SessionJWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme of JWTAuthentication above: simplejwt's."""
+
+    target_class = JWTAuthentication

@@ -23,7 +23,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import APIException
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework.settings import api_settings
 
 from erp import db
 from erp.models import IdempotencyRecord
@@ -62,7 +62,15 @@ def owning_app(view_class: type) -> str:
 
 def _authenticated_user_id(request) -> str | None:
     try:
-        result = JWTAuthentication().authenticate(request)
+        # The API's own authentication (settings), so an ended session is no user here either.
+        result = next(
+            (
+                found
+                for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+                if (found := auth().authenticate(request))
+            ),
+            None,
+        )
     except APIException:
         return None  # the view itself answers 401
     if not result:

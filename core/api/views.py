@@ -107,6 +107,24 @@ class Logout(APIView):
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 
+class LogoutEverywhere(APIView):
+    """End every session of the signed-in user: all their tokens stop working."""
+
+    access = AUTHENTICATED
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Log out everywhere",
+        description="Every access and refresh token of the signed-in user, this request's included, "
+        "is refused from now on (401); log in again for a new pair.",
+        request=None,
+        responses={205: OpenApiResponse(description="Every session ended")},
+    )
+    def post(self, request, *args, **kwargs):
+        services.end_sessions(user=request.user)
+        return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
 @extend_schema(tags=["auth"], summary="The signed-in user")
 class Me(generics.RetrieveAPIView):
     serializer_class = MeSerializer

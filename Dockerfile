@@ -65,5 +65,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # gunicorn reads WEB_CONCURRENCY (number of workers) from the environment itself.
 # /dev/shm (tmpfs) for the worker heartbeat files, as gunicorn advises in containers;
 # no control socket (gunicorn >= 25.1 puts it under $HOME, which this user lacks).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", \
-     "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]
+CMD ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", "--bind", "0.0.0.0:8000", \
+     "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]

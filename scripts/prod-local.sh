@@ -34,5 +34,6 @@ fi
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py collectstatic --noinput >/dev/null
 echo "prod-local: gunicorn on http://127.0.0.1:${PORT:-8000} (DEBUG off; send X-Forwarded-Proto: https)"
-exec .venv/bin/gunicorn config.wsgi:application --bind "127.0.0.1:${PORT:-8000}" --access-logfile - \
+exec .venv/bin/gunicorn config.wsgi:application --config python:config.gunicorn \
+  --bind "127.0.0.1:${PORT:-8000}" --access-logfile - \
   --worker-tmp-dir /dev/shm

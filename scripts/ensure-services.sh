@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL, Redis and RabbitMQ answer on 127.0.0.1: start them when installed
-# but stopped, install them from Debian packages when missing. Idempotent.
+# but stopped, install them from Debian packages when missing (chromium too, for the
+# browser tests). Idempotent.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -70,6 +71,15 @@ ensure_rabbitmq() {
   fi
 }
 
+# Not a service: the browser tests/system/test_browser_offline.py loads the
+# admin and the API docs in.
+ensure_chromium() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "ensure-services: installing chromium (headless browser for the tests)"; apt_install chromium
+  fi
+}
+
 ensure_postgres
 ensure_redis
 ensure_rabbitmq
+ensure_chromium

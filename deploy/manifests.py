@@ -272,7 +272,12 @@ def web_deployment() -> V1Deployment:
         "web",
         command=None,  # the image's CMD: gunicorn on 0.0.0.0:8000
         ports=[V1ContainerPort(name="http", container_port=WEB_PORT)],
-        env=[V1EnvVar(name="WEB_CONCURRENCY", value="3")],  # gunicorn's worker processes
+        env=[
+            V1EnvVar(name="WEB_CONCURRENCY", value="3"),  # gunicorn's worker processes
+            # One /metrics for all of them (prometheus_client's multiprocess mode).
+            V1EnvVar(name="PROMETHEUS_MULTIPROC_DIR", value=PROMETHEUS_MULTIPROC_DIR),
+        ],
+        mounts=[V1VolumeMount(name="prometheus", mount_path=PROMETHEUS_MULTIPROC_DIR)],
         res=resources("250m", "384Mi", "1", "768Mi"),
         liveness=http_probe("/healthz", "http", period=10, failures=3),
         readiness=http_probe("/readyz", "http", period=5, failures=2),
@@ -289,7 +294,13 @@ def web_deployment() -> V1Deployment:
                 type="RollingUpdate",
                 rolling_update=V1RollingUpdateDeployment(max_surge="25%", max_unavailable=0),
             ),
-            template=pod("web", container, metrics_port=WEB_PORT, grace=WEB_GRACE_SECONDS),
+            template=pod(
+                "web",
+                container,
+                metrics_port=WEB_PORT,
+                grace=WEB_GRACE_SECONDS,
+                volumes=[V1Volume(name="prometheus", empty_dir=V1EmptyDirVolumeSource())],
+            ),
         ),
     )
 
@@ -471,6 +482,22 @@ def web_pdb() -> V1PodDisruptionBudget:
     )
 
 
+# What the Ingress routes to web: the API, the admin, their static files and the
+# index. Not /metrics, /healthz or /readyz: Prometheus and the kubelet call pods
+# directly, and nobody outside needs the series or the probes.
+PUBLIC_PATHS = (("/api/", "Prefix"), ("/admin/", "Prefix"), ("/static/", "Prefix"), ("/", "Exact"))
+
+
+def _web_path(path: str, path_type: str) -> V1HTTPIngressPath:
+    return V1HTTPIngressPath(
+        path=path,
+        path_type=path_type,
+        backend=V1IngressBackend(
+            service=V1IngressServiceBackend(name="erp-web", port=V1ServiceBackendPort(name="http"))
+        ),
+    )
+
+
 def ingress(
     host: str = "erp.invalid",
     tls_secret: str = "erp-tls",  # noqa: S107 - the name of the TLS Secret, not a password
@@ -487,17 +514,7 @@ def ingress(
                 V1IngressRule(
                     host=host,
                     http=V1HTTPIngressRuleValue(
-                        paths=[
-                            V1HTTPIngressPath(
-                                path="/",
-                                path_type="Prefix",
-                                backend=V1IngressBackend(
-                                    service=V1IngressServiceBackend(
-                                        name="erp-web", port=V1ServiceBackendPort(name="http")
-                                    )
-                                ),
-                            )
-                        ]
+                        paths=[_web_path(path, path_type) for path, path_type in PUBLIC_PATHS]
                     ),
                 )
             ],

@@ -1,12 +1,22 @@
-"""Prometheus series of the event relay. Counters are per process (web and
-workers export their own); the backlog gauges are read from the database when
-/metrics is scraped, so any one process reports the whole backlog."""
+"""Prometheus series of the event relay, and /metrics itself.
 
+Counters are per process; with PROMETHEUS_MULTIPROC_DIR set (gunicorn's
+workers, Celery's pool) every process writes them there and one scrape reports
+their sum (prometheus_client's multiprocess mode), so a counter never jumps
+between scrapes that different workers answered. The backlog gauges come from
+the database, at most once per BACKLOG_CACHE_SECONDS for all processes (the
+shared cache), not on every scrape."""
+
+import os
+
+from django.core.cache import cache
 from django.db import connections
 from django.db.models import Min
+from django.http import HttpResponse
 from django.utils import timezone
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 EVENTS_PUBLISHED = Counter("erp_events_published_total", "Events written to the outbox", ["event_type"])
 EVENTS_DELIVERED = Counter(
@@ -35,41 +45,55 @@ RELAY_DATABASE_ERRORS = Counter(
 )
 
 
+BACKLOG_CACHE_SECONDS = 15
+_BACKLOG_CACHE_KEY = "erp:metrics:backlog"
+
+
+def _backlog_families(samples: dict) -> list[GaugeMetricFamily]:
+    backlog = GaugeMetricFamily("erp_events_backlog", "Undelivered deliveries", labels=["database", "status"])
+    oldest = GaugeMetricFamily(
+        "erp_events_oldest_undelivered_age_seconds",
+        "Age of the oldest pending delivery",
+        labels=["database"],
+    )
+    for labels, value in samples.get("backlog", []):
+        backlog.add_metric(labels, value)
+    for labels, value in samples.get("oldest", []):
+        oldest.add_metric(labels, value)
+    return [backlog, oldest]
+
+
+def _read_backlog() -> dict:
+    from erp.models import Delivery
+
+    samples = {"backlog": [], "oldest": []}
+    now = timezone.now()
+    for alias in connections:
+        try:
+            pending = Delivery.objects.using(alias).exclude(status=Delivery.Status.DELIVERED)
+            counts = [
+                ([alias, status], pending.filter(status=status).count())
+                for status in (Delivery.Status.PENDING, Delivery.Status.DEAD)
+            ]
+            first = pending.filter(status=Delivery.Status.PENDING).aggregate(first=Min("event__created_at"))
+        except Exception:  # noqa: BLE001, S112 - a scrape must not fail with the database
+            continue
+        samples["backlog"] += counts
+        samples["oldest"].append(([alias], (now - first["first"]).total_seconds() if first["first"] else 0))
+    return samples
+
+
 class OutboxBacklogCollector:
     def describe(self):
         # Registration asks for names; answering here keeps the database out of start-up.
-        yield GaugeMetricFamily("erp_events_backlog", "Undelivered deliveries", labels=["database", "status"])
-        yield GaugeMetricFamily(
-            "erp_events_oldest_undelivered_age_seconds",
-            "Age of the oldest pending delivery",
-            labels=["database"],
-        )
+        return _backlog_families({})
 
     def collect(self):
-        from erp.models import Delivery
-
-        backlog = GaugeMetricFamily(
-            "erp_events_backlog", "Undelivered deliveries", labels=["database", "status"]
-        )
-        oldest = GaugeMetricFamily(
-            "erp_events_oldest_undelivered_age_seconds",
-            "Age of the oldest pending delivery",
-            labels=["database"],
-        )
-        now = timezone.now()
-        for alias in connections:
-            try:
-                pending = Delivery.objects.using(alias).exclude(status=Delivery.Status.DELIVERED)
-                for status in (Delivery.Status.PENDING, Delivery.Status.DEAD):
-                    backlog.add_metric([alias, status], pending.filter(status=status).count())
-                first = pending.filter(status=Delivery.Status.PENDING).aggregate(
-                    first=Min("event__created_at")
-                )
-                oldest.add_metric([alias], (now - first["first"]).total_seconds() if first["first"] else 0)
-            except Exception:  # noqa: BLE001, S112 - a scrape must not fail with the database
-                continue
-        yield backlog
-        yield oldest
+        samples = cache.get(_BACKLOG_CACHE_KEY)
+        if samples is None:
+            samples = _read_backlog()
+            cache.set(_BACKLOG_CACHE_KEY, samples, BACKLOG_CACHE_SECONDS)
+        return _backlog_families(samples)
 
 
 _registered = False
@@ -80,3 +104,20 @@ def register_collectors() -> None:
     if not _registered:
         REGISTRY.register(OutboxBacklogCollector())
         _registered = True
+
+
+def registry() -> CollectorRegistry:
+    """What a scrape reports: every process's series (multiprocess mode) or
+    this process's, and the backlog gauges."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        register_collectors()
+        return REGISTRY
+    shared = CollectorRegistry()
+    multiprocess.MultiProcessCollector(shared)
+    shared.register(OutboxBacklogCollector())
+    return shared
+
+
+def export(request) -> HttpResponse:
+    """GET /metrics (erp.middleware.OpsEndpointsMiddleware)."""
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

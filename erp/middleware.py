@@ -33,11 +33,9 @@ class OpsEndpointsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django_prometheus.exports import ExportToDjangoView
+        from erp import health, metrics
 
-        from erp import health
-
-        views = {"/healthz": health.healthz, "/readyz": health.readyz, "/metrics": ExportToDjangoView}
+        views = {"/healthz": health.healthz, "/readyz": health.readyz, "/metrics": metrics.export}
         view = views.get(request.path_info)
         if view is not None and request.method in ("GET", "HEAD"):
             return view(request)

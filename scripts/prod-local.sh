@@ -34,6 +34,9 @@ fi
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py collectstatic --noinput >/dev/null
 echo "prod-local: gunicorn on http://127.0.0.1:${PORT:-8000} (DEBUG off; send X-Forwarded-Proto: https)"
+# One /metrics for all gunicorn workers (prometheus_client's multiprocess mode;
+# config/gunicorn.py empties the directory at start).
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/erp-prod-local-metrics-${PORT:-8000}}"
 exec .venv/bin/gunicorn config.wsgi:application --config python:config.gunicorn \
   --bind "127.0.0.1:${PORT:-8000}" --access-logfile - \
   --worker-tmp-dir /dev/shm

@@ -189,7 +189,10 @@ def test_workload_shapes(built, env_name):
     ingress = one(objects, "Ingress", "erp")
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == env.host
-    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "erp-web", "port": {"name": "http"}}
+    assert all(
+        path["backend"]["service"] == {"name": "erp-web", "port": {"name": "http"}}
+        for path in rule["http"]["paths"]
+    )
     assert ingress["spec"]["tls"] == [{"hosts": [env.host], "secretName": env.tls_secret}]
     assert configmap(objects)["ALLOWED_HOSTS"] == env.host
 
@@ -363,3 +366,26 @@ def test_egress_only_to_dns_and_the_backing_services(built, env_name):
     assert {5432, 6379, 5672} <= ports, "PostgreSQL, Redis and RabbitMQ"
     # Vault only where the agent fetches the secrets.
     assert (environments.VAULT_PORT in ports) == (env.secrets_from == "vault")
+
+
+def ingress_routes(paths: list[dict], request_path: str) -> bool:
+    """Kubernetes' path matching: Exact, or Prefix by whole path elements."""
+    for rule in paths:
+        path = rule["path"]
+        if rule["pathType"] == "Exact" and request_path == path:
+            return True
+        if rule["pathType"] == "Prefix":
+            prefix = path.rstrip("/")
+            if request_path == prefix or request_path.startswith(prefix + "/"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("env_name", ENVS)
+def test_the_ingress_routes_the_api_admin_and_static_files_but_not_metrics_or_probes(built, env_name):
+    (rule,) = one(built[env_name], "Ingress", "erp")["spec"]["rules"]
+    paths = rule["http"]["paths"]
+    for public in ("/", "/api/v1/", "/api/docs/", "/admin/login/", "/static/admin/css/base.css"):
+        assert ingress_routes(paths, public), public
+    for internal in ("/metrics", "/healthz", "/readyz", "/metrics/", "/healthz/x"):
+        assert not ingress_routes(paths, internal), internal

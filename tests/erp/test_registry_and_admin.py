@@ -115,3 +115,19 @@ def test_web_metrics_count_published_events_and_the_backlog(api, settings):
     assert 'erp_events_published_total{event_type="tests.Broken"}' in body
     assert 'erp_events_dead_lettered_total{event_type="tests.Broken",subscriber="tests.always_fails"}' in body
     assert 'erp_events_backlog{database="default",status="dead"} 1.0' in body
+
+
+@pytest.mark.django_db
+def test_scrapes_within_the_cache_window_count_the_backlog_once(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from erp.metrics import BACKLOG_CACHE_SECONDS
+
+    assert BACKLOG_CACHE_SECONDS <= 30  # fresh enough for an alert on a stuck relay
+    with CaptureQueriesContext(connection) as first:
+        assert b"erp_events_backlog" in api.get("/metrics").content
+    with CaptureQueriesContext(connection) as second:
+        assert b'erp_events_backlog{database="default",status="pending"} 0.0' in api.get("/metrics").content
+    assert len(first) > 0
+    assert len(second) == 0  # the second scrape costs the database nothing

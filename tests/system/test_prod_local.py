@@ -83,3 +83,23 @@ def test_static_files_are_collected_and_served(server):
     status, headers, _body = fetch(f"{server}/static/admin/css/base.css", PROXIED)
     assert status == 200
     assert headers["Content-Type"].startswith("text/css")
+
+
+def requests_counted(base: str) -> float:
+    """django-prometheus' GET request counter, as one scrape of /metrics reports it."""
+    _status, _headers, body = fetch(f"{base}/metrics")
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith('django_http_requests_total_by_method_total{method="GET"}'):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_metrics_sum_every_gunicorn_worker_so_counters_never_go_back(server):
+    seen = []
+    for _round in range(6):
+        for _ in range(10):
+            fetch(f"{server}/api/v1/", PROXIED)
+        seen.append(requests_counted(server))
+    assert seen == sorted(seen), f"a counter went back between scrapes: {seen}"
+    assert seen[-1] >= 60  # every worker's requests, not one worker's share

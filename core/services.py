@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from core.contract import CompanyInfo, CoreService, UserNotFoundError, UserRef
 from core.models import Company, User
+from core.tokens import forget_user
 from erp.db import atomic, on_commit
 from erp.errors import ConflictError
 from erp.permissions import ADMIN, ROLES, user_roles
@@ -153,6 +154,7 @@ def end_sessions(*, user: User) -> None:
     """Log the user out everywhere: every access and refresh token issued so far
     is refused from now on (core/tokens.py)."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    forget_user(user.pk)  # an update() sends no post_save
 
 
 def user_deactivate(*, user: User, actor: User) -> User:

@@ -17,12 +17,16 @@ import uuid
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import router, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication, serializers, tokens
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+
+from erp.permissions import user_roles
 
 GENERATION_CLAIM = "gen"
 
@@ -92,11 +96,41 @@ def check_session(token, user) -> None:
         raise _session_ended()
 
 
+# The signed-in user, with their roles and session generation, is kept in the
+# shared cache so that an authenticated request costs no query for them;
+# forget_user() drops it on every change (core/apps.py connects the signals),
+# and the expiry bounds what a missed change could cost.
+USER_CACHE_SECONDS = 300
+
+
+def _user_cache_key(user_id) -> str:
+    return f"core:auth-user:{user_id}"
+
+
+def forget_user(user_id) -> None:
+    """Drop the cached user now and again at commit: a request in between may
+    have cached the row as it was before the change committed."""
+    key = _user_cache_key(user_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key), using=router.db_for_write(get_user_model()))
+
+
+def forget_every_user() -> None:
+    for user_id in get_user_model().objects.values_list("pk", flat=True):
+        forget_user(user_id)
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
-    """simplejwt's, refusing tokens of an ended session (same query: the user row)."""
+    """simplejwt's, with the user (and roles) from the cache, refusing tokens of
+    an ended session."""
 
     def get_user(self, validated_token):
-        user = super().get_user(validated_token)
+        key = _user_cache_key(validated_token.get(api_settings.USER_ID_CLAIM))
+        user = cache.get(key)
+        if user is None:
+            user = super().get_user(validated_token)  # 401 for an unknown or inactive user
+            user_roles(user)  # loaded now, so the cached copy carries them
+            cache.set(key, user, USER_CACHE_SECONDS)
         check_session(validated_token, user)
         return user
 

@@ -16,6 +16,7 @@ import ipaddress
 import time
 
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -49,15 +50,25 @@ class AtomicRateThrottle(SimpleRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        counter = f"{key}:{window}"
-        self.cache.add(counter, 0, timeout=self.duration + 1)
-        try:
-            count = self.cache.incr(counter)
-        except ValueError:  # expired between add and incr: this request opens it again
-            self.cache.add(counter, 1, timeout=self.duration + 1)
-            count = 1
+        count = self._count(f"{key}:{window}", ttl=self.duration + 1)
         self.seconds_left = (window + 1) * self.duration - now
         return count <= self.num_requests
+
+    def _count(self, counter: str, ttl: int) -> int:
+        """This request's number in its window, counted atomically."""
+        if isinstance(self.cache, RedisCache):
+            # One round trip: INCR creates the counter, EXPIRE NX dates it once.
+            # Django's cache API would take three (add; incr = EXISTS + INCR).
+            key = self.cache.make_and_validate_key(counter)
+            pipeline = self.cache._cache.get_client(key, write=True).pipeline(transaction=False)
+            count, _dated = pipeline.incr(key).expire(key, ttl, nx=True).execute()
+            return count
+        self.cache.add(counter, 0, timeout=ttl)  # the quick start's local-memory cache
+        try:
+            return self.cache.incr(counter)
+        except ValueError:  # expired between add and incr: this request opens it again
+            self.cache.add(counter, 1, timeout=ttl)
+            return 1
 
     def wait(self) -> float:
         return self.seconds_left

@@ -24,7 +24,18 @@ export DOTENV_PATH=""
 export DEBUG=false
 export SECRET_KEY="${TEST_SECRET_KEY:-test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/erp}"
-export CACHE_URL="${TEST_CACHE_URL:-redis://127.0.0.1:6379/1}"
+# The cache (throttle counts, lockouts) is a redis-server of the run's own, which
+# the tests flush between tests: never the machine's Redis, nor another run's.
+own_cache() {
+  cache_dir=$(mktemp -d)
+  cache_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  redis-server --bind 127.0.0.1 --port "$cache_port" --save "" --appendonly no --dir "$cache_dir" \
+    --daemonize yes --pidfile "$cache_dir/redis.pid" --logfile "$cache_dir/redis.log"
+  trap 'kill "$(cat "$cache_dir/redis.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$cache_dir"' EXIT
+  for _ in $(seq 50); do redis-cli -p "$cache_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  export CACHE_URL="redis://127.0.0.1:$cache_port/1"
+}
+if [ -n "${TEST_CACHE_URL:-}" ]; then export CACHE_URL="$TEST_CACHE_URL"; else own_cache; fi
 export CELERY_BROKER_URL=""
 # The test process must not sweep behind the tests' backs (tests/erp/test_quickstart_relay.py
 # turns it on in a quick-start process of its own).

@@ -9,12 +9,14 @@ def roles_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(child=serializers.ChoiceField(choices=ROLES), **kwargs)
 
 
-class MeSerializer(serializers.ModelSerializer):
-    roles = roles_field(read_only=True)
+class MeSerializer(serializers.Serializer):
+    """Declared field by field, not a ModelSerializer: it runs on every
+    GET /auth/me/, and a ModelSerializer builds its fields from the model each time."""
 
-    class Meta:
-        model = User
-        fields = ["id", "username", "email", "roles"]
+    id = serializers.UUIDField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    roles = roles_field(read_only=True)
 
 
 class UserSerializer(serializers.ModelSerializer):

@@ -119,7 +119,7 @@ def test_environment_values_reach_the_settings():
         CACHE_URL="redis://127.0.0.1:6379/1",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["7/minute", "3", "False", "django.core.cache.backends.redis.RedisCache"]
+    assert result.stdout.split() == ["7/minute", "3", "False", "erp.cache.RedisCache"]
 
 
 def test_check_deploy_is_clean_with_production_like_variables():

@@ -117,3 +117,25 @@ def test_saving_a_user_without_a_password_change_keeps_the_sessions(make_user):
     user.save()
     assert me(pair) == 200
     assert refresh(pair).status_code == 200
+
+
+def test_an_authenticated_request_costs_no_query_for_the_user_or_the_roles(make_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    pair = session(make_user("viewer"))
+    assert me(pair) == 200  # the first request loads the user and caches it
+    with CaptureQueriesContext(connection) as queries:
+        assert me(pair) == 200
+    assert list(queries) == []
+
+
+def test_a_role_change_shows_in_the_next_request(admin_api, make_user):
+    user = make_user("viewer")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session(user)['access']}")
+    assert client.get(ME).json()["roles"] == ["viewer"]
+    assert admin_api.patch(f"{USERS}{user.pk}/", {"roles": ["sales"]}).status_code == 200
+    assert client.get(ME).json()["roles"] == ["sales"]
+    user.groups.clear()  # from the other side of the relation too
+    assert client.get(ME).json()["roles"] == []

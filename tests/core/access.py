@@ -11,6 +11,7 @@ EXPECTED = {
     "/api/v1/auth/token/": PUBLIC,
     "/api/v1/auth/token/refresh/": PUBLIC,
     "/api/v1/auth/logout/": PUBLIC,
+    "/api/v1/auth/logout/everywhere/": AUTHENTICATED,
     "/api/v1/auth/me/": AUTHENTICATED,
     "/api/v1/core/company/": Access(read=ANY_ROLE, write=ADMINS),
     "/api/v1/core/users/": Access(read=ADMINS, write=ADMINS),

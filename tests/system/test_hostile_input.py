@@ -56,7 +56,6 @@ REFUSED_BODIES = [
         "application/json",
     ),
     ("lone_surrogate_key", b'{"\\udfff": 1}', "application/json"),
-    ("nul_byte", b'{"name": "a\\u0000b", "username": "\\u0000", "code": "\\u0000"}', "application/json"),
     ("number_1e309", b'{"quantity": 1e309, "name": 1e309}', "application/json"),
     ("nan", b'{"quantity": NaN}', "application/json"),
     ("infinity", b'{"quantity": -Infinity}', "application/json"),
@@ -185,11 +184,15 @@ def assert_no_server_error(response, what: str) -> None:
 @pytest.mark.parametrize(("path", "method"), WITH_BODY, ids=[f"{m.upper()} {p}" for p, m in WITH_BODY])
 def test_every_hostile_body_is_refused_and_changes_nothing(admin_client, path, method):
     url = existing(admin_client, path)
-    megabyte = json.dumps(dict.fromkeys(body_fields(path, method) or ["name"], "x" * 1_000_000)).encode()
+    fields = body_fields(path, method) or ["name"]
+    in_every_field = [
+        ("one_megabyte_in_every_field", json.dumps(dict.fromkeys(fields, "x" * 1_000_000)).encode()),
+        ("nul_in_every_field", json.dumps(dict.fromkeys(fields, "a\x00b")).encode()),
+    ]
     before = database_state()
     for name, body, content_type in [
         *REFUSED_BODIES,
-        ("one_megabyte_in_every_field", megabyte, "application/json"),
+        *((n, b, "application/json") for n, b in in_every_field),
     ]:
         assert_refused(call(admin_client, method, url, body, content_type), name)
     assert database_state() == before

@@ -9,7 +9,7 @@ class CoreConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from core.tokens import forget_every_user, forget_user
+        from core.tokens import forget_every_user, forget_user, forget_users
 
         user_model = get_user_model()
 
@@ -22,8 +22,7 @@ class CoreConfig(AppConfig):
             if not reverse:  # user.groups changed
                 forget_user(instance.pk)
             elif pk_set:  # group.user_set changed
-                for user_id in pk_set:
-                    forget_user(user_id)
+                forget_users(pk_set)
             else:  # a group emptied: which users it had is gone
                 forget_every_user()
 

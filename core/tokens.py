@@ -107,17 +107,20 @@ def _user_cache_key(user_id) -> str:
     return f"core:auth-user:{user_id}"
 
 
+def forget_users(user_ids) -> None:
+    """Drop the cached users now and again at commit: a request in between may
+    have cached a row as it was before the change committed."""
+    keys = [_user_cache_key(user_id) for user_id in user_ids]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys), using=router.db_for_write(get_user_model()))
+
+
 def forget_user(user_id) -> None:
-    """Drop the cached user now and again at commit: a request in between may
-    have cached the row as it was before the change committed."""
-    key = _user_cache_key(user_id)
-    cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key), using=router.db_for_write(get_user_model()))
+    forget_users([user_id])
 
 
 def forget_every_user() -> None:
-    for user_id in get_user_model().objects.values_list("pk", flat=True):
-        forget_user(user_id)
+    forget_users(get_user_model().objects.values_list("pk", flat=True))
 
 
 class JWTAuthentication(authentication.JWTAuthentication):

@@ -249,6 +249,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several resources have a "status" of their own choices: each enum named after its owner.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceStatusEnum": "financeiro.models.Invoice.Status",
+        "PeriodStatusEnum": "financeiro.models.FiscalPeriod.Status",
+        "RunStatusEnum": "workflows.models.WorkflowRun.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "erp.schema.add_conventions",
@@ -278,6 +284,7 @@ SERVICE_BACKENDS = {
     "core": {"BACKEND": "core.services.CoreServiceImpl"},
     "workflows": {"BACKEND": "workflows.services.WorkflowServiceImpl"},
     "estoque": {"BACKEND": "estoque.services.StockServiceImpl"},
+    "financeiro": {"BACKEND": "financeiro.services.LedgerServiceImpl"},
 }
 
 # --- Domain events (erp/relay.py) ----------------------------------------------

@@ -140,4 +140,8 @@ def _domain_body(error: domain.DomainError, status_code: int) -> dict:
     extra = dict(error.extra)
     if isinstance(error, domain.InvalidError):
         extra["errors"] = [e.as_dict() for e in error.errors]
-    return problem_body(status_code, error.code, error.message, **extra)
+    body = problem_body(status_code, error.code, error.message)
+    # An extra field never replaces the problem's own (a "status" of the domain's
+    # must not turn the body's HTTP status into text).
+    body.update({key: value for key, value in extra.items() if key not in body})
+    return body

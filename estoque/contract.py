@@ -277,6 +277,11 @@ class StockService(Protocol):
         """The products with these ids or SKUs (those that exist, in SKU order)."""
         ...
 
+    def stock_value(self) -> Decimal:
+        """The running value of all stock, to the cent: what finance's
+        inventory account must equal."""
+        ...
+
     def availability(self, *, warehouse_id: UUID, product_ids: Sequence[UUID]) -> list[Availability]:
         """One entry per product asked for (zeros where the warehouse holds none).
         UnknownWarehouseError."""

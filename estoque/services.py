@@ -30,15 +30,16 @@ import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections
+from django.db import connections
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from erp import inputs
 from erp.db import alias, atomic
 from erp.errors import FieldError
 from erp.events import publish
@@ -94,55 +95,22 @@ MAX_LINES = 1000
 
 
 def _invalid(field: str, code: str, message: str) -> InvalidStockInputError:
-    return InvalidStockInputError(message, errors=[FieldError(field=field, code=code, message=message)])
+    return inputs.invalid(InvalidStockInputError, field, code, message)
 
 
 def _text(value: Any, field: str, *, max_length: int, required: bool = True) -> str:
-    if not isinstance(value, str):
-        raise _invalid(field, "invalid", _("Must be text."))
-    value = value.strip()
-    if required and not value:
-        raise _invalid(field, "required", _("This field may not be blank."))
-    if len(value) > max_length:
-        raise _invalid(field, "max_length", _("At most %(n)d characters.") % {"n": max_length})
-    if "\x00" in value:
-        raise _invalid(field, "null_characters_not_allowed", _("Null characters are not allowed."))
-    return value
+    return inputs.text(value, field, max_length=max_length, required=required, error=InvalidStockInputError)
 
 
 def _decimal(value: Any, field: str, *, places: Decimal, maximum: Decimal, positive: bool) -> Decimal:
     """A finite Decimal with at most ``places``; > 0 (``positive``) or >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise _invalid(field, "invalid", _("A number is required."))
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except (InvalidOperation, ValueError):
-        raise _invalid(field, "invalid", _("A number is required.")) from None
-    if not number.is_finite():
-        raise _invalid(field, "invalid", _("A number is required."))
-    if positive and number <= 0:
-        raise _invalid(field, "min_value", _("Must be greater than zero."))
-    if number < 0:
-        raise _invalid(field, "min_value", _("Must not be negative."))
-    # Before quantize: a number beyond the context's precision (1E+30) cannot be quantized.
-    if number > maximum:
-        raise _invalid(field, "max_value", _("Must be at most %(max)s.") % {"max": maximum})
-    if number != number.quantize(places, rounding=ROUND_HALF_UP):
-        raise _invalid(
-            field,
-            "max_decimal_places",
-            _("At most %(n)d decimal places.") % {"n": -places.as_tuple().exponent},
-        )
-    return number.quantize(places)
+    return inputs.decimal(
+        value, field, places=places, maximum=maximum, positive=positive, error=InvalidStockInputError
+    )
 
 
 def _uuid(value: Any, field: str) -> UUID:
-    if isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except (ValueError, AttributeError, TypeError):
-        raise _invalid(field, "invalid", _("Must be a valid UUID.")) from None
+    return inputs.uuid(value, field, error=InvalidStockInputError)
 
 
 def _reference(value: Any, field: str = "reference") -> str:
@@ -1131,6 +1099,11 @@ def products(*, ids: Sequence[UUID] | None = None, skus: Sequence[str] | None = 
     return [product_info(p) for p in found.order_by("sku")]
 
 
+def stock_value() -> Decimal:
+    total = Product.objects.using(alias(APP)).aggregate(total=Sum("stock_value"))["total"]
+    return _money(total or Decimal("0"))
+
+
 def availability(*, warehouse_id: UUID, product_ids: Sequence[UUID]) -> list[Availability]:
     warehouse = _active_warehouse(warehouse_id)
     ids = [_uuid(p, "product_ids") for p in product_ids]
@@ -1159,32 +1132,13 @@ STRIPPED_FIELDS = ("sku", "code", "name", "unit")
 
 
 def _saved(instance, *, duplicate_field: str):
-    """Validate the model's own field rules, then save; a taken unique value
-    (SKU, code) is a 400 on that field, also when a concurrent save won."""
-    for field in instance._meta.concrete_fields:
-        value = getattr(instance, field.attname)
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise _invalid(
-                    field.name, "null_characters_not_allowed", _("Null characters are not allowed.")
-                )
-            if field.name in STRIPPED_FIELDS:
-                setattr(instance, field.attname, value.strip())
-    try:
-        instance.full_clean(validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        errors = [
-            FieldError(field=name, code=error.code or "invalid", message=" ".join(error.messages))
-            for name, field_errors in exc.error_dict.items()
-            for error in field_errors
-        ]
-        raise InvalidStockInputError(errors[0].message, errors=errors) from None
-    try:
-        with atomic(APP):
-            instance.save()
-    except IntegrityError:
-        raise _invalid(duplicate_field, "unique", _("This value is already used.")) from None
-    return instance
+    return inputs.save_validated(
+        instance,
+        app=APP,
+        duplicate_field=duplicate_field,
+        error=InvalidStockInputError,
+        stripped=STRIPPED_FIELDS,
+    )
 
 
 @atomic(APP)
@@ -1262,6 +1216,9 @@ class StockServiceImpl(StockService):
 
     def products(self, *, ids=None, skus=None):
         return products(ids=ids, skus=skus)
+
+    def stock_value(self):
+        return stock_value()
 
     def availability(self, *, warehouse_id, product_ids):
         return availability(warehouse_id=warehouse_id, product_ids=product_ids)

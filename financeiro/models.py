@@ -17,6 +17,7 @@ places (ARCHITECTURE: Money).
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.db import models
@@ -39,6 +40,7 @@ class Account(models.Model):
         INCOME = "income", _("income")
         EXPENSE = "expense", _("expense")
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
     type = models.CharField(_("type"), max_length=10, choices=Type.choices)
@@ -60,6 +62,7 @@ class FiscalPeriod(models.Model):
         CLOSING = "closing", _("closing")
         CLOSED = "closed", _("closed")
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     year = models.PositiveSmallIntegerField(_("year"))
     month = models.PositiveSmallIntegerField(_("month"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
@@ -82,6 +85,7 @@ class JournalEntry(models.Model):
     """A posted entry; ``number`` comes from a database sequence (JE-000001),
     never from a counter row every posting would queue on."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(_("number"), max_length=20, unique=True)
     date = models.DateField(_("date"))
     period = models.ForeignKey(FiscalPeriod, on_delete=models.PROTECT, related_name="entries")
@@ -95,7 +99,7 @@ class JournalEntry(models.Model):
     posted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-date", "-id"]
+        ordering = ["-date", "-number"]
         constraints = [
             # Idempotent postings: one entry per source document.
             models.UniqueConstraint(
@@ -152,3 +156,155 @@ class AccountDayBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.account_id}/{self.shard}: Dr {self.debit} Cr {self.credit}"
+
+
+class PostingAccount(models.Model):
+    """Which account an automatic posting uses for each purpose (editable in
+    the admin; the default chart fills them)."""
+
+    class Purpose(models.TextChoices):
+        CASH = "cash", _("cash (payments in cash)")
+        BANK = "bank", _("bank (other payments)")
+        RECEIVABLES = "receivables", _("accounts receivable")
+        INVENTORY = "inventory", _("inventory")
+        GOODS_RECEIVED = "goods_received", _("goods received not invoiced")
+        TAXES_PAYABLE = "taxes_payable", _("taxes payable")
+        REVENUE = "revenue", _("revenue")
+        COST_OF_GOODS_SOLD = "cost_of_goods_sold", _("cost of goods sold")
+        INVENTORY_ADJUSTMENTS = "inventory_adjustments", _("inventory adjustments")
+        RETAINED_EARNINGS = "retained_earnings", _("retained earnings")
+
+    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices, unique=True)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["purpose"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} -> {self.account_id}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number of a year: gap-free numbers take this row's lock
+    for the rest of the issuing transaction (invoices are not a hot path)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        PARTIALLY_PAID = "partially_paid", _("partially paid")
+        PAID = "paid", _("paid")
+        VOID = "void", _("void")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    customer_id = models.UUIDField(_("customer"))
+    # A snapshot: the invoice says whom it was issued to, whatever vendas changes later.
+    customer_code = models.CharField(_("customer code"), max_length=64, blank=True, default="")
+    customer_name = models.CharField(_("customer name"), max_length=200)
+    customer_tax_id = models.CharField(_("customer tax id"), max_length=64, blank=True, default="")
+    order_id = models.UUIDField(_("order"), null=True, blank=True, unique=True)
+    order_number = models.CharField(_("order number"), max_length=32, blank=True, default="")
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    subtotal = models.DecimalField(_("subtotal"), **MONEY)
+    discount_total = models.DecimalField(_("discount total"), **MONEY, default=ZERO)
+    tax_total = models.DecimalField(_("tax total"), **MONEY)
+    total = models.DecimalField(_("total"), **MONEY)
+    amount_paid = models.DecimalField(_("amount paid"), **MONEY, default=ZERO)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="invoice")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-number"]
+        indexes = [models.Index(fields=["customer_id", "status"], name="financeiro_invoice_customer")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_paid__lte=models.F("total")),
+                name="financeiro_invoice_paid_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(total=models.F("subtotal") + models.F("tax_total")),
+                name="financeiro_invoice_total_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.amount_paid
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    product_id = models.UUIDField(null=True, blank=True)
+    sku = models.CharField(max_length=64, blank=True, default="")
+    description = models.CharField(max_length=500, blank=True, default="")
+    quantity = models.DecimalField(max_digits=18, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=4)
+    discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    subtotal = models.DecimalField(**MONEY)
+    tax = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} {self.sku or self.description}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CASH = "cash", _("cash")
+        BANK_TRANSFER = "bank_transfer", _("bank transfer")
+        CARD = "card", _("card")
+        CHECK = "check", _("check")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer_id = models.UUIDField(_("customer"))
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    method = models.CharField(
+        _("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER
+    )
+    reference = models.CharField(_("reference"), max_length=200, blank=True, default="")
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="payment")
+    created_by = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [models.Index(fields=["customer_id", "date"], name="financeiro_payment_customer")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="financeiro_payment_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.amount}"
+
+
+class PaymentAllocation(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="financeiro_allocation_positive"),
+            models.UniqueConstraint(fields=["payment", "invoice"], name="financeiro_allocation_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.invoice_id}"

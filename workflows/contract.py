@@ -90,8 +90,10 @@ class HumanStep:
     """Waits for input from a user holding one of ``roles``.
 
     ``forbid_starter`` enforces maker ≠ checker: the user who started the run may
-    not answer. After ``deadline`` the run goes to ``on_deadline`` (a step name),
-    or fails when that is None."""
+    not answer. ``actor_as`` names a state key that receives the answering
+    user's id (text), for the steps that act on their behalf. After
+    ``deadline`` the run goes to ``on_deadline`` (a step name), or fails when
+    that is None."""
 
     name: str
     prompt: str
@@ -103,6 +105,7 @@ class HumanStep:
     on_deadline: str | None = None
     store_as: str | None = None  # state key for the input (default: the step name)
     branches: tuple[str, ...] = ()
+    actor_as: str | None = None
 
 
 @dataclass(frozen=True)

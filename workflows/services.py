@@ -340,6 +340,8 @@ def run_continue(
             )
         validate(current.input_schema, input)
         run.state = {**run.state, (current.store_as or current.name): input}
+        if current.actor_as:
+            run.state[current.actor_as] = str(actor_id)
         _go_to(run, _next_name(current, run.state))
         _moved_on(run, current.name, actor=actor_id, input=input)
         _announce(run)

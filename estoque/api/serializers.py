@@ -4,12 +4,11 @@ estoque.services checks the rest (positive quantities, known and active
 products and warehouses, one line per product, stock) and names the same field
 paths (``lines.0.quantity``). Output serializers render the services' results."""
 
-from decimal import Decimal
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from erp.rest import DecimalField
 from estoque.models import Product, StockMove, Warehouse
 
 MAX_LINES = 1000
@@ -17,19 +16,6 @@ QUANTITY = {"max_digits": 18, "decimal_places": 3}
 UNIT_COST = {"max_digits": 18, "decimal_places": 4}
 MONEY = {"max_digits": 18, "decimal_places": 2}
 SIGNED = _("Signed: + into the warehouse (receipt, transfer_in, count above stock), - out of it.")
-
-
-class DecimalField(serializers.DecimalField):
-    """Trailing zeros are not places: "2.5000" is a fine 3-place quantity, as
-    the services read it; "2.5001" is not."""
-
-    def validate_precision(self, value):
-        # Decimal.normalize() would round values longer than the context's precision.
-        sign, digits, exponent = value.as_tuple()
-        while exponent < 0 and digits and digits[-1] == 0:
-            digits, exponent = digits[:-1], exponent + 1
-        super().validate_precision(Decimal((sign, digits or (0,), exponent)))
-        return value
 
 
 def lines_field(line: type[serializers.Serializer]) -> serializers.ListSerializer:

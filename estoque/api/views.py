@@ -6,12 +6,13 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, status, viewsets
+from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from erp.access import ANY_ROLE, Access
 from erp.filters import BooleanFilter
+from erp.rest import UUID_PATH, ServiceWrittenViewSet, valid_input
 from estoque import selectors, services
 from estoque.api.serializers import (
     AdjustmentInput,
@@ -30,8 +31,6 @@ from estoque.contract import CountLine, Line, ReceiptLine
 from estoque.models import Product, Reservation, StockLevel, StockMove, Warehouse
 
 WAREHOUSE_STAFF = Access(read=ANY_ROLE, write=("warehouse",))
-# A canonical UUID only: anything else is an unknown path (404), not a 400.
-UUID_PATH = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 TAGS = ["estoque"]
 
 
@@ -55,22 +54,6 @@ class WarehouseFilter(filters.FilterSet):
 
 
 # --- Products and warehouses ------------------------------------------------------------------
-
-
-class ServiceWrittenViewSet(viewsets.ModelViewSet):
-    """CRUD whose writes go through the app's services (their rules and errors):
-    ``create_service(**data)``, ``update_service(instance, **data)``, ``delete_service(instance)``."""
-
-    create_service = update_service = delete_service = None
-
-    def perform_create(self, serializer):
-        serializer.instance = self.create_service(**serializer.validated_data)
-
-    def perform_update(self, serializer):
-        serializer.instance = self.update_service(serializer.instance, **serializer.validated_data)
-
-    def perform_destroy(self, instance):
-        self.delete_service(instance)
 
 
 @extend_schema(tags=TAGS)
@@ -224,12 +207,6 @@ class ReservationList(generics.ListAPIView):
 # --- Commands ------------------------------------------------------------------------------------
 
 
-def _valid(serializer_class, request) -> dict:
-    body = serializer_class(data=request.data)
-    body.is_valid(raise_exception=True)
-    return body.validated_data
-
-
 class ReceiptCreate(APIView):
     access = WAREHOUSE_STAFF
 
@@ -243,7 +220,7 @@ class ReceiptCreate(APIView):
         responses={201: ReceiptSerializer},
     )
     def post(self, request, *args, **kwargs):
-        data = _valid(ReceiptInput, request)
+        data = valid_input(ReceiptInput, request)
         receipt = services.receive(
             warehouse_id=data["warehouse"],
             reference=data["reference"],
@@ -271,7 +248,7 @@ class AdjustmentCreate(APIView):
         responses={201: AdjustmentSerializer},
     )
     def post(self, request, *args, **kwargs):
-        data = _valid(AdjustmentInput, request)
+        data = valid_input(AdjustmentInput, request)
         adjustment = services.adjust(
             warehouse_id=data["warehouse"],
             reason=data["reason"],
@@ -298,7 +275,7 @@ class TransferCreate(APIView):
         responses={201: TransferSerializer},
     )
     def post(self, request, *args, **kwargs):
-        data = _valid(TransferInput, request)
+        data = valid_input(TransferInput, request)
         transfer = services.transfer(
             from_warehouse_id=data["from_warehouse"],
             to_warehouse_id=data["to_warehouse"],

@@ -2,7 +2,8 @@
 
 * at commit, every entry that got lines balances and has at least two
   (a deferred constraint trigger, re-summing the entry's lines);
-* no line goes into a period that is not open;
+* no line goes into a period that is not open (a close waits for postings in
+  flight: the check share-locks the period);
 * entries and lines are immutable once written (UPDATE and DELETE raise;
   corrections are reversals);
 * ``financeiro_accountdaybalance`` follows the lines: one upsert per account,
@@ -41,7 +42,9 @@ FOR EACH ROW EXECUTE FUNCTION financeiro_check_entry();
 OPEN_PERIOD = """
 CREATE OR REPLACE FUNCTION financeiro_line_in_open_period() RETURNS trigger AS $$
 BEGIN
-    IF (SELECT status FROM financeiro_fiscalperiod WHERE id = NEW.period_id) <> 'open' THEN
+    -- FOR SHARE: closing the period (an UPDATE) waits for postings in flight,
+    -- and postings after it see it closed.
+    IF (SELECT status FROM financeiro_fiscalperiod WHERE id = NEW.period_id FOR SHARE) <> 'open' THEN
         RAISE EXCEPTION 'period % is not open: nothing posts into it', NEW.period_id
             USING ERRCODE = 'check_violation';
     END IF;

@@ -20,8 +20,8 @@ def raw_entry(period, lines, number="JE-T1"):
     """Insert an entry and its lines with SQL alone, in one transaction."""
     with transaction.atomic(using=alias()), connections[alias()].cursor() as cursor:
         cursor.execute(
-            "INSERT INTO financeiro_journalentry (number, date, period_id, memo, source, source_ref, posted_at)"
-            " VALUES (%s, %s, %s, '', 'test', '', now()) RETURNING id",
+            "INSERT INTO financeiro_journalentry (id, number, date, period_id, memo, source, source_ref, posted_at)"
+            " VALUES (gen_random_uuid(), %s, %s, %s, '', 'test', '', now()) RETURNING id",
             [number, DAY, period.pk],
         )
         entry_id = cursor.fetchone()[0]

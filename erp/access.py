@@ -99,7 +99,8 @@ class Route:
 
 
 def _display_path(regex: str) -> str:
-    regex = regex.replace("^", "").replace("$", "").replace("\\Z", "")
+    # path() escapes what a regex would read (a hyphen: "trial\\-balance").
+    regex = regex.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\-", "-")
     regex = re.sub(r"\(\?P<version>[^)]*\)", "v1", regex)
     return "/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", regex)
 

@@ -239,13 +239,20 @@ def account_create(**fields) -> Account:
 
 def account_update(account: Account, **fields) -> Account:
     with atomic(APP):
-        new_type = fields.get("type", account.type)
-        if new_type != account.type and _has_lines(account):
+        # The stored row, not the caller's instance (a form may have set the new values on it already).
+        stored = Account.objects.using(_db()).select_for_update().get(pk=account.pk)
+        new_type = fields.get("type", stored.type)
+        if new_type != stored.type and _has_lines(stored):
             raise AccountInUseError(
                 _(
                     "Account %(code)s has postings: its type cannot change (the reports would rewrite history)."
                 )
-                % {"code": account.code}
+                % {"code": stored.code}
+            )
+        if not fields.get("is_active", stored.is_active) and _is_posting_account(stored):
+            raise AccountInUseError(
+                _("Account %(code)s is a posting account: point its purpose at another one first.")
+                % {"code": stored.code}
             )
         for name, value in fields.items():
             if name in ACCOUNT_FIELDS:
@@ -253,9 +260,13 @@ def account_update(account: Account, **fields) -> Account:
         return _account_saved(account)
 
 
+def _is_posting_account(account: Account) -> bool:
+    return PostingAccount.objects.using(_db()).filter(account=account).exists()
+
+
 def account_delete(account: Account) -> None:
     with atomic(APP):
-        if _has_lines(account) or PostingAccount.objects.using(_db()).filter(account=account).exists():
+        if _has_lines(account) or _is_posting_account(account):
             raise AccountInUseError(
                 _("Account %(code)s has postings or is a posting account: deactivate it instead.")
                 % {"code": account.code}
@@ -305,13 +316,44 @@ def posting_accounts(*purposes: str) -> list[UUID]:
 
 
 def _period_of(day: datetime.date) -> FiscalPeriod:
-    """The period holding ``day``, created (open) on first use."""
+    """The period holding ``day``, created on first use: open, unless a later
+    month is already closed (months close in order, so a month before a closed
+    one is closed too: a back-dated posting cannot slip under a close)."""
     periods = FiscalPeriod.objects.using(_db())
     period = periods.filter(year=day.year, month=day.month).first()
     if period is None:
+        later_closed = periods.filter(
+            Q(year__gt=day.year) | Q(year=day.year, month__gt=day.month), status=FiscalPeriod.Status.CLOSED
+        ).exists()
+        status = FiscalPeriod.Status.CLOSED if later_closed else FiscalPeriod.Status.OPEN
         with atomic(APP):  # a savepoint: a concurrent creator wins the unique index
-            period, _created = periods.get_or_create(year=day.year, month=day.month)
+            period, _created = periods.get_or_create(
+                year=day.year, month=day.month, defaults={"status": status}
+            )
     return period
+
+
+def period_create(*, year: Any, month: Any) -> FiscalPeriod:
+    """Open a month ahead of its first posting (closed if a later month is)."""
+    year, month = _checked_month(year, month)
+    with atomic(APP):
+        if FiscalPeriod.objects.using(_db()).filter(year=year, month=month).exists():
+            raise _invalid("month", "unique", _("This period already exists."))
+        return _period_of(datetime.date(year, month, 1))
+
+
+def posting_account_set(*, purpose: str, account: Account) -> PostingAccount:
+    """Point an automatic posting's purpose at ``account`` (active)."""
+    if purpose not in Purpose.values:
+        raise _invalid("purpose", "invalid_choice", _("Unknown purpose."))
+    with atomic(APP):
+        stored = Account.objects.using(_db()).filter(pk=account.pk).first()
+        if stored is None or not stored.is_active:
+            raise _invalid("account", "inactive_account", _("Automatic postings need an active account."))
+        posting, _created = PostingAccount.objects.using(_db()).update_or_create(
+            purpose=purpose, defaults={"account": stored}
+        )
+        return posting
 
 
 def _open_period_of(day: datetime.date) -> FiscalPeriod:

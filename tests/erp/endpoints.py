@@ -10,7 +10,8 @@ SAMPLE_ID = str(uuid.UUID(int=1))
 
 
 def _concrete(regex: str) -> str:
-    regex = regex.replace("^", "").replace("$", "").replace("\\Z", "")
+    # path() escapes what a regex would read (a hyphen: "trial\\-balance").
+    regex = regex.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\-", "-")
     regex = re.sub(r"\(\?P<version>[^)]*\)", "v1", regex)
     return "/" + re.sub(r"\(\?P<\w+>[^)]*\)", SAMPLE_ID, regex)
 

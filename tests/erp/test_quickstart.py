@@ -31,6 +31,7 @@ APP_ROOTS = {
     "core": "/api/v1/core/",
     "workflows": "/api/v1/workflows/",
     "estoque": "/api/v1/estoque/",
+    "financeiro": "/api/v1/financeiro/",
 }
 
 

@@ -9,14 +9,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connections
-from django.test.utils import CaptureQueriesContext
 
 from core.models import Company
 from estoque import services
 from estoque.contract import CountLine, Line
 from estoque.models import Product, Replenishment, Reservation, StockCommand, StockLevel, StockMove, Warehouse
 from tests.estoque.factories import ProductFactory, WarehouseFactory, stocked
+from tests.queries import queries_for
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -314,18 +313,6 @@ def test_reservations_filter_by_status(admin_browser, stock):
 
 
 # --- A page costs the same queries whatever its length -------------------------------------
-
-
-def queries_for(browser, url: str) -> int:
-    contexts = [CaptureQueriesContext(connections[name]) for name in connections]
-    for context in contexts:
-        context.__enter__()
-    try:
-        assert browser.get(url).status_code == 200
-    finally:
-        for context in contexts:
-            context.__exit__(None, None, None)
-    return sum(len(context) for context in contexts)
 
 
 @pytest.mark.parametrize("url", [LEVELS, MOVES, RESERVATIONS, COMMANDS, PRODUCTS])

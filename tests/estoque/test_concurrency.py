@@ -3,13 +3,9 @@ its own, on its own database connection, released together by a barrier so
 they really collide. No oversell, no deadlock, one effect per reference, and
 the levels equal the ledger afterwards."""
 
-import threading
-from collections import Counter
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connections
 
 from erp import services as registry
 from estoque.contract import (
@@ -21,6 +17,7 @@ from estoque.contract import (
     ReservationReleasedError,
 )
 from estoque.models import Reservation, StockLevel, StockMove
+from tests.concurrency import burst, outcomes
 from tests.estoque.factories import WarehouseFactory, stocked
 from tests.estoque.test_valuation import assert_stock_agrees, posted_by_finance
 
@@ -28,34 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 D = Decimal
 ONE = D("1")
-
-
-def burst(calls: list[Callable[[], object]]) -> list[object]:
-    """Run every call at once, each in its own thread and connection; each
-    call's result, or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    return results
-
-
-def outcomes(results: list[object]) -> Counter:
-    return Counter(type(r).__name__ for r in results)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from erp.models import OutboxEvent
 from financeiro import services
 from financeiro.contract import (
+    AccountInUseError,
     AllocationInput,
     AlreadyReversedError,
     EntryLineInput,
@@ -260,3 +261,22 @@ def test_a_payment_cannot_be_allocated_to_another_customers_invoice():
             allocations=[AllocationInput(invoice_id=issued.id, amount=Decimal("5.00"))],
         )
     assert refused.value.errors[0].code == "unknown_invoice"
+
+
+def test_a_back_dated_posting_cannot_slip_under_a_closed_month():
+    post(datetime.date(2026, 3, 10), ("1000", "1.00", "0"), ("4000", "0", "1.00"))
+    services.close_period(year=2026, month=3)
+    with pytest.raises(PeriodClosedError):  # February has no period yet: it is closed with March
+        post(datetime.date(2026, 2, 10), ("1000", "1.00", "0"), ("4000", "0", "1.00"))
+    assert services.first_open_day(datetime.date(2026, 2, 10)) == datetime.date(2026, 4, 1)
+
+
+def test_a_posting_account_cannot_be_deactivated_nor_an_account_with_postings_change_type():
+    with pytest.raises(AccountInUseError):
+        services.account_update(account("1100"), is_active=False)
+    post(DAY, ("1000", "1.00", "0"), ("5100", "0", "1.00"))
+    adjustments = account("5100")
+    adjustments.type = "income"  # as a form leaves the instance
+    with pytest.raises(AccountInUseError):
+        services.account_update(adjustments, type="income")
+    assert Account.objects.get(code="5100").type == "expense"

@@ -1,0 +1,346 @@
+"""financeiro in the Django admin.
+
+Accounts are edited here but written by the services, so the admin keeps the
+API's rules: the form asks the service first (in a savepoint rolled back at
+once) and shows what it refuses as form errors; the save and the delete then
+call the service for real. (The same pattern as estoque/admin.py, kept here
+because apps never import each other.) Posting accounts say which account an
+automatic posting uses; fiscal periods are added here and closed by an action
+that calls the service.
+
+The journal, invoices and payments are facts the services recorded: read-only
+(corrections are reversals, through the API), with the searches and filters an
+accountant works with; every changelist joins what its rows show, so a page
+costs the same queries whatever its length.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from erp.db import alias, atomic
+from financeiro import services
+from financeiro.contract import LedgerError
+from financeiro.models import (
+    Account,
+    FiscalPeriod,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
+    Payment,
+    PaymentAllocation,
+    PostingAccount,
+)
+
+APP = "financeiro"
+
+
+class _DryRunDoneError(Exception):
+    """Ends a dry run: its savepoint rolls back."""
+
+
+def _refusal(call: Callable[[], object]) -> LedgerError | None:
+    """What the service says to ``call``, without keeping any of its effect."""
+    try:
+        with atomic(APP):
+            call()
+            raise _DryRunDoneError
+    except _DryRunDoneError:
+        return None
+    except LedgerError as error:
+        return error
+
+
+def _adopt(instance, saved) -> None:
+    """Make the admin's ``instance`` the row the service saved (the admin logs
+    it and redirects to its id)."""
+    for field in instance._meta.concrete_fields:
+        setattr(instance, field.attname, getattr(saved, field.attname))
+    instance._state.adding, instance._state.db = False, saved._state.db
+
+
+# --- Accounts: written by the services -------------------------------------------------
+
+
+class AccountForm(forms.ModelForm):
+    """The service judges the data: ``write()`` is the save."""
+
+    class Meta:
+        model = Account
+        fields = services.ACCOUNT_FIELDS
+
+    def write(self) -> Account:
+        if self.instance._state.adding:
+            return services.account_create(**self.cleaned_data)
+        # The stored row, not the form's instance (which already carries the
+        # new values): the service compares the two, e.g. for a type change.
+        stored = Account.objects.using(alias(APP)).get(pk=self.instance.pk)
+        return services.account_update(
+            stored, **{name: self.cleaned_data[name] for name in self.changed_data}
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:  # fields the form refused are missing: the service would misjudge
+            refusal = _refusal(self.write)
+            if refusal is not None:
+                self._add_refusal(refusal)
+        return cleaned
+
+    def _add_refusal(self, refusal: LedgerError) -> None:
+        field_errors = getattr(refusal, "errors", None) or []
+        for error in field_errors:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        if not field_errors:
+            self.add_error(None, refusal.message)
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
+    list_display = ("code", "name", "type", "parent", "is_active")
+    list_filter = ("type", "is_active")
+    search_fields = ("code", "name")
+    list_select_related = ("parent",)
+    ordering = ("code",)
+
+    def save_model(self, request, obj, form, change):
+        _adopt(obj, form.write())
+
+    def delete_model(self, request, obj):
+        services.account_delete(obj)
+
+    def delete_queryset(self, request, queryset):
+        with atomic(APP):  # all the selected accounts or none
+            for account in queryset:
+                services.account_delete(account)
+
+    def get_deleted_objects(self, objs, request):
+        """The confirmation page asks the service, not Django's collector."""
+        objs = list(objs)
+        refusals = [_refusal(lambda obj=obj: services.account_delete(copy.copy(obj))) for obj in objs]
+        protected = [refusal.message for refusal in refusals if refusal is not None]
+        name = capfirst(self.opts.verbose_name)
+        return (
+            [f"{name}: {obj}" for obj in objs],
+            {self.opts.verbose_name_plural: len(objs)},
+            set(),
+            protected,
+        )
+
+    # A rule the form could not see yet (a posting made a moment ago) raises at
+    # the real save, after the admin's transaction rolled back: say why instead
+    # of answering 500.
+    def changeform_view(self, request, *args, **kwargs):
+        return self._or_message(super().changeform_view, request, *args, **kwargs)
+
+    def delete_view(self, request, *args, **kwargs):
+        return self._or_message(super().delete_view, request, *args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        return self._or_message(super().changelist_view, request, *args, **kwargs)
+
+    def _or_message(self, view, request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except LedgerError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+@admin.register(PostingAccount)
+class PostingAccountAdmin(admin.ModelAdmin):
+    """Which account each automatic posting uses. Not deletable: a purpose
+    without an account stops the postings that need it."""
+
+    list_display = ("purpose", "account")
+    list_select_related = ("account",)
+    search_fields = ("purpose", "account__code", "account__name")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "account":
+            kwargs["queryset"] = Account.objects.using(alias(APP)).filter(is_active=True).order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.posting_account_set(purpose=obj.purpose, account=obj.account)
+        obj.pk, obj._state.adding = saved.pk, False
+
+
+# --- Fiscal periods: added here, closed by the service -----------------------------------
+
+
+class FiscalPeriodForm(forms.ModelForm):
+    year = forms.IntegerField(label=gettext_lazy("year"), min_value=1900, max_value=9999)
+    month = forms.IntegerField(label=gettext_lazy("month"), min_value=1, max_value=12)
+
+    class Meta:
+        model = FiscalPeriod
+        fields = ("year", "month")
+
+
+@admin.register(FiscalPeriod)
+class FiscalPeriodAdmin(admin.ModelAdmin):
+    form = FiscalPeriodForm
+    list_display = ("__str__", "year", "month", "status", "workflow", "closed_at")
+    list_filter = ("status", "year")
+    ordering = ("-year", "-month")
+    actions = ("close_selected",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:  # adding: a new period starts open
+            return ()
+        return ("year", "month", "status", "workflow", "closed_at", "closed_by")
+
+    def get_fields(self, request, obj=None):
+        return ("year", "month") if obj is None else self.get_readonly_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        # A period changes status through the services only (the action below):
+        # its page is view-only, while the changelist keeps the action.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = services.period_create(year=obj.year, month=obj.month)
+        obj.pk, obj.status, obj._state.adding = saved.pk, saved.status, False
+
+    @admin.action(description=gettext_lazy("Close selected periods"), permissions=["change"])
+    def close_selected(self, request, queryset):
+        # Oldest first, each its own transaction: closing January and February
+        # together works, and a refusal keeps what closed before it.
+        for period in queryset.order_by("year", "month"):
+            try:
+                services.close_period(year=period.year, month=period.month, actor_id=request.user.pk)
+            except LedgerError as error:
+                self.message_user(request, f"{period}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Period %(period)s closed.") % {"period": period}, messages.SUCCESS
+                )
+
+
+# --- The journal, invoices and payments: read-only ----------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Facts the services record: looked at here, never edited."""
+
+    show_full_result_count = False  # the books grow without end: no second COUNT(*) per page
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    max_num = 0
+    can_delete = False
+    select_related: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.select_related)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class JournalLineInline(ReadOnlyInline):
+    model = JournalLine
+    fields = ("account", "debit", "credit", "description")
+    readonly_fields = fields
+    select_related = ("account",)
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ("number", "date", "period", "source", "source_ref", "memo", "reverses", "posted_at")
+    list_filter = ("source", "date", "period__status")
+    search_fields = ("number", "memo", "source_ref")
+    date_hierarchy = "date"
+    list_select_related = ("period", "reverses")
+    inlines = [JournalLineInline]
+
+
+class InvoiceLineInline(ReadOnlyInline):
+    model = InvoiceLine
+    fields = ("sku", "description", "quantity", "unit_price", "discount", "tax_rate", "tax", "total")
+    readonly_fields = fields
+
+
+class InvoiceAllocationInline(ReadOnlyInline):
+    model = PaymentAllocation
+    fk_name = "invoice"
+    fields = ("payment", "amount")
+    readonly_fields = fields
+    select_related = ("payment",)
+    verbose_name_plural = gettext_lazy("payments allocated")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "customer_name",
+        "issue_date",
+        "due_date",
+        "total",
+        "amount_paid",
+        "balance",
+        "status",
+        "order_number",
+        "entry",
+    )
+    list_filter = ("status", "issue_date", "due_date")
+    search_fields = ("number", "customer_name", "customer_code", "order_number", "entry__number")
+    date_hierarchy = "issue_date"
+    list_select_related = ("entry",)
+    inlines = [InvoiceLineInline, InvoiceAllocationInline]
+
+    @admin.display(description=gettext_lazy("balance"))
+    def balance(self, invoice):
+        return invoice.balance
+
+
+class PaymentAllocationInline(ReadOnlyInline):
+    model = PaymentAllocation
+    fk_name = "payment"
+    fields = ("invoice", "amount")
+    readonly_fields = fields
+    select_related = ("invoice",)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ("date", "amount", "method", "reference", "customer_id", "entry", "created_at")
+    list_filter = ("method", "date")
+    search_fields = ("reference", "entry__number")
+    date_hierarchy = "date"
+    list_select_related = ("entry",)
+    inlines = [PaymentAllocationInline]

@@ -86,38 +86,43 @@ class _AccountTotal:
         return self.credit - self.debit
 
 
-def _account_totals_query(
-    *, day_to: date, day_from: date | None = None, types: Iterable[str] | None = None
-) -> QuerySet:
+def _account_totals_query(*, day_to: date, day_from: date | None = None, account_ids=None) -> QuerySet:
     """Debits and credits per account over ``day_from <= day <= day_to`` (from
-    the beginning when ``day_from`` is None), by account code: one GROUP BY
-    over the day balances joined to the account."""
+    the beginning when ``day_from`` is None): one GROUP BY over the day
+    balances alone. Joining the accounts first would group the joined rows by
+    code, name and type too: about twice the time at 10 M lines."""
     days = AccountDayBalance.objects.using(alias(APP)).filter(day__lte=day_to)
     if day_from is not None:
         days = days.filter(day__gte=day_from)
-    if types is not None:
-        days = days.filter(account__type__in=list(types))
-    return (
-        days.values("account_id", "account__code", "account__name", "account__type")
-        .annotate(total_debit=Sum("debit"), total_credit=Sum("credit"))
-        .order_by("account__code")
-    )
+    if account_ids is not None:
+        days = days.filter(account_id__in=account_ids)
+    return days.values("account_id").annotate(total_debit=Sum("debit"), total_credit=Sum("credit")).order_by()
 
 
 def _account_totals(
     *, day_to: date, day_from: date | None = None, types: Iterable[str] | None = None
 ) -> list[_AccountTotal]:
-    return [
+    """The totals of the accounts with postings, by code (the chart is small:
+    read whole and matched in Python)."""
+    accounts = Account.objects.using(alias(APP)).only("id", "code", "name", "type")
+    if types is not None:
+        accounts = accounts.filter(type__in=list(types))
+    chart = {account.id: account for account in accounts}
+    rows = _account_totals_query(
+        day_to=day_to, day_from=day_from, account_ids=None if types is None else list(chart)
+    )
+    totals = [
         _AccountTotal(
             account_id=row["account_id"],
-            code=row["account__code"],
-            name=row["account__name"],
-            type=row["account__type"],
+            code=chart[row["account_id"]].code,
+            name=chart[row["account_id"]].name,
+            type=chart[row["account_id"]].type,
             debit=_money(row["total_debit"]),
             credit=_money(row["total_credit"]),
         )
-        for row in _account_totals_query(day_to=day_to, day_from=day_from, types=types)
+        for row in rows
     ]
+    return sorted(totals, key=lambda total: total.code)
 
 
 def _statement(totals: list[_AccountTotal], kind: str) -> tuple[StatementLine, ...]:

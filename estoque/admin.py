@@ -24,6 +24,7 @@ from django.http import HttpResponseRedirect
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from erp import adminforms
 from erp.db import atomic
 from estoque import selectors, services
 from estoque.contract import StockError
@@ -32,28 +33,8 @@ from estoque.models import Product, Replenishment, Reservation, StockCommand, St
 APP = "estoque"
 
 
-class _DryRunDoneError(Exception):
-    """Ends a dry run: its savepoint rolls back."""
-
-
 def _refusal(call: Callable[[], object]) -> StockError | None:
-    """What the service says to ``call``, without keeping any of its effect."""
-    try:
-        with atomic(APP):
-            call()
-            raise _DryRunDoneError
-    except _DryRunDoneError:
-        return None
-    except StockError as error:
-        return error
-
-
-def _adopt(instance, saved) -> None:
-    """Make the admin's ``instance`` the row the service saved (the admin logs
-    it and redirects to its id)."""
-    for field in instance._meta.concrete_fields:
-        setattr(instance, field.attname, getattr(saved, field.attname))
-    instance._state.adding, instance._state.db = False, saved._state.db
+    return adminforms.refusal(APP, call, StockError)
 
 
 # --- Products and warehouses: written by the services ---------------------------------
@@ -110,7 +91,7 @@ class ServiceAdmin(admin.ModelAdmin):
     delete_service: Callable
 
     def save_model(self, request, obj, form, change):
-        _adopt(obj, form.write())
+        adminforms.adopt(obj, form.write())
 
     def delete_model(self, request, obj):
         self.delete_service(obj)

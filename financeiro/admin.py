@@ -26,6 +26,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from erp import adminforms
 from erp.db import alias, atomic
 from financeiro import services
 from financeiro.contract import LedgerError
@@ -44,28 +45,8 @@ from financeiro.models import (
 APP = "financeiro"
 
 
-class _DryRunDoneError(Exception):
-    """Ends a dry run: its savepoint rolls back."""
-
-
 def _refusal(call: Callable[[], object]) -> LedgerError | None:
-    """What the service says to ``call``, without keeping any of its effect."""
-    try:
-        with atomic(APP):
-            call()
-            raise _DryRunDoneError
-    except _DryRunDoneError:
-        return None
-    except LedgerError as error:
-        return error
-
-
-def _adopt(instance, saved) -> None:
-    """Make the admin's ``instance`` the row the service saved (the admin logs
-    it and redirects to its id)."""
-    for field in instance._meta.concrete_fields:
-        setattr(instance, field.attname, getattr(saved, field.attname))
-    instance._state.adding, instance._state.db = False, saved._state.db
+    return adminforms.refusal(APP, call, LedgerError)
 
 
 # --- Accounts: written by the services -------------------------------------------------
@@ -114,7 +95,7 @@ class AccountAdmin(admin.ModelAdmin):
     ordering = ("code",)
 
     def save_model(self, request, obj, form, change):
-        _adopt(obj, form.write())
+        adminforms.adopt(obj, form.write())
 
     def delete_model(self, request, obj):
         services.account_delete(obj)

@@ -732,21 +732,6 @@ def reverse_entry(*, entry_id: Any, date: Any = None, memo: str = "", actor_id: 
 # --- Invoices -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _InvoiceLine:
-    product_id: UUID | None
-    sku: str
-    description: str
-    quantity: Decimal
-    unit_price: Decimal
-    discount_percent: Decimal
-    tax_rate: Decimal
-    discount: Decimal
-    subtotal: Decimal
-    tax: Decimal
-    total: Decimal
-
-
 def invoice_line_amounts(
     quantity: Decimal, unit_price: Decimal, discount_percent: Decimal, tax_rate: Decimal
 ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
@@ -759,7 +744,7 @@ def invoice_line_amounts(
     return discount, subtotal, tax, subtotal + tax
 
 
-def _invoice_line(line: Any, where: str) -> _InvoiceLine:
+def _invoice_line(line: Any, where: str) -> InvoiceLineInfo:
     quantity = inputs.decimal(
         getattr(line, "quantity", None),
         f"{where}.quantity",
@@ -788,7 +773,7 @@ def _invoice_line(line: Any, where: str) -> _InvoiceLine:
         )
     product_id = getattr(line, "product_id", None)
     discount, subtotal, tax, total = invoice_line_amounts(quantity, unit_price, **percents)
-    return _InvoiceLine(
+    return InvoiceLineInfo(
         product_id=None if product_id is None else _uuid(product_id, f"{where}.product"),
         sku=_text(getattr(line, "sku", ""), f"{where}.sku", max_length=64),
         description=_text(getattr(line, "description", ""), f"{where}.description", max_length=MAX_MEMO),

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from erp.db import alias
 from erp.models import OutboxEvent
 from financeiro.models import FiscalPeriod, JournalEntry
 from tests.financeiro.factories import account, post
@@ -62,7 +63,10 @@ def test_a_period_closes_after_checks_and_a_second_finance_users_confirmation(cl
     assert answer.status_code == 202, answer.content
     march.refresh_from_db()
     assert march.status == "closed" and march.closed_by == checker.user.pk
-    (closed,) = [e.payload for e in OutboxEvent.objects.filter(event_type="financeiro.PeriodClosed")]
+    (closed,) = [
+        e.payload
+        for e in OutboxEvent.objects.using(alias("financeiro")).filter(event_type="financeiro.PeriodClosed")
+    ]
     assert closed == {"period_id": str(march.id), "year": 2026, "month": 3, "closed_by": str(checker.user.pk)}
     assert maker.get(f"{RUNS}{started['thread_id']}/").json()["status"] == "completed"
     assert maker.post(f"{API}periods/{march.id}/close/", {}, format="json").status_code == 409

@@ -19,10 +19,11 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from erp.db import alias
 from financeiro import reconciliation, services
 from financeiro.contract import (
     AllocationInput,
@@ -150,7 +151,7 @@ def pay(who: int, cents: int, share: float) -> None:
 
 
 def lines_group_by(as_of: datetime.date) -> dict:
-    with connection.cursor() as cursor:
+    with connections[alias("financeiro")].cursor() as cursor:
         cursor.execute(
             "SELECT account_id, sum(debit), sum(credit) FROM financeiro_journalline WHERE date <= %s GROUP BY 1",
             [as_of],

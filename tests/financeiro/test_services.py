@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from erp.db import alias
 from erp.models import OutboxEvent
 from financeiro import services
 from financeiro.contract import (
@@ -34,7 +35,12 @@ def balance_of(code: str) -> Decimal:
 
 
 def events_of(event_type: str) -> list[dict]:
-    return [e.payload for e in OutboxEvent.objects.filter(event_type=event_type).order_by("occurred_at")]
+    return [
+        e.payload
+        for e in OutboxEvent.objects.using(alias("financeiro"))
+        .filter(event_type=event_type)
+        .order_by("occurred_at")
+    ]
 
 
 # --- Posting ---------------------------------------------------------------------

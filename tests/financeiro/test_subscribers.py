@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from erp.db import atomic
+from erp.db import alias, atomic
 from erp.events import publish
 from erp.models import Delivery
 from estoque import services as stock
@@ -56,7 +56,7 @@ def test_a_receipt_at_no_cost_posts_nothing():
         lines=[ReceiptLine(product_id=product.pk, quantity=Decimal("2"), unit_cost=Decimal("0"))],
     )
     assert not JournalEntry.objects.exists()
-    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+    assert set(Delivery.objects.using(alias("estoque")).values_list("status", flat=True)) == {"delivered"}
 
 
 def shipped(total="110.55", **fields) -> events.OrderShipped:
@@ -121,7 +121,7 @@ def test_a_shipped_order_is_invoiced_once_due_after_its_payment_terms():
 def test_an_order_whose_totals_disagree_with_its_lines_is_not_invoiced():
     publish_from_vendas(shipped(total="110.56"))
     assert not Invoice.objects.exists()
-    delivery = Delivery.objects.get(subscriber="financeiro.invoice_shipped_order")
+    delivery = Delivery.objects.using(alias("vendas")).get(subscriber="financeiro.invoice_shipped_order")
     assert delivery.status in ("pending", "failed", "dead")
     assert "110.56" in delivery.last_error
 

@@ -7,7 +7,8 @@ random sequence (hypothesis), checked against the lines themselves:
   the lines as of any date (the maintained day balances included);
 * assets = liabilities + equity + current earnings;
 * each invoice's balance = total − its allocations, its status following;
-* the receivables account = invoices issued − payments received.
+* the receivables account = invoices issued − payments received, and AR
+  aging owes that plus the customers' unallocated credit;
 
 The examples of one run share a database transaction, so the books grow from
 one example to the next: each check is of the whole books, as they stand.
@@ -32,7 +33,7 @@ from financeiro.contract import (
     InvoiceLineInput,
     UnbalancedEntryError,
 )
-from financeiro.models import Invoice, JournalEntry, Payment
+from financeiro.models import Invoice, JournalEntry, Payment, PaymentAllocation
 from tests.financeiro.factories import account, customer
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -179,6 +180,11 @@ def check_books() -> None:
     issued = sum((i.total for i in Invoice.objects.all()), Decimal("0.00"))
     received = sum((p.amount for p in Payment.objects.all()), Decimal("0.00"))
     assert receivables[0] - receivables[1] == issued - received
+    # AR aging owes what the receivables account holds, less the customers' unallocated credit.
+    allocated = sum((a.amount for a in PaymentAllocation.objects.all()), Decimal("0.00"))
+    aging = services.ar_aging(as_of=datetime.date(9999, 12, 31))
+    assert aging.total == receivables[0] - receivables[1] + (received - allocated)
+    assert aging.total == sum((row.total for row in aging.rows), Decimal("0.00"))
 
 
 @settings(

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 
 from erp import adminforms
 from erp.db import alias, atomic
-from financeiro import services
+from financeiro import reconciliation, services
 from financeiro.contract import LedgerError
 from financeiro.models import (
     Account,
@@ -202,6 +202,17 @@ class FiscalPeriodAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Close selected periods"), permissions=["change"])
     def close_selected(self, request, queryset):
+        # The close_period command's guard: a month never closes over books that disagree.
+        differences = reconciliation.ledger_differences()
+        if differences:
+            for difference in differences:
+                self.message_user(request, str(difference), messages.ERROR)
+            self.message_user(
+                request,
+                _("Nothing closed: fix the differences above first (manage.py ledger_check)."),
+                messages.ERROR,
+            )
+            return
         # Oldest first, each its own transaction: closing January and February
         # together works, and a refusal keeps what closed before it.
         for period in queryset.order_by("year", "month"):

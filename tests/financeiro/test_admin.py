@@ -185,6 +185,13 @@ def test_closing_periods_through_the_action(admin_browser, books):
     assert "2026-03: Period 2026-03 is already closed." in close(admin_browser, march)
 
 
+def test_the_action_closes_nothing_over_books_that_disagree(admin_browser, books):
+    post(datetime.date(2026, 3, 2), ("1200", "7.00", "0"), ("3000", "0", "7.00"))  # inventory with no stock
+    page = close(admin_browser, FiscalPeriod.objects.get(month=3))
+    assert "Nothing closed" in page and "7.00" in page
+    assert FiscalPeriod.objects.get(month=3).status == FiscalPeriod.Status.OPEN
+
+
 # --- The journal, invoices and payments: read-only -------------------------------------------
 
 

@@ -14,18 +14,11 @@ its length.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import F
-from django.http import HttpResponseRedirect
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from erp import adminforms
-from erp.db import atomic
 from estoque import selectors, services
 from estoque.contract import StockError
 from estoque.models import Product, Replenishment, Reservation, StockCommand, StockLevel, StockMove, Warehouse
@@ -33,38 +26,8 @@ from estoque.models import Product, Replenishment, Reservation, StockCommand, St
 APP = "estoque"
 
 
-def _refusal(call: Callable[[], object]) -> StockError | None:
-    return adminforms.refusal(APP, call, StockError)
-
-
-# --- Products and warehouses: written by the services ---------------------------------
-
-
-class ServiceForm(forms.ModelForm):
-    """A model form whose data the service judges: ``write()`` is the save."""
-
-    create: Callable
-    update: Callable
-
-    def write(self):
-        if self.instance._state.adding:
-            return self.create(**self.cleaned_data)
-        return self.update(self.instance, **{name: self.cleaned_data[name] for name in self.changed_data})
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:  # fields the form refused are missing: the service would misjudge
-            refusal = _refusal(self.write)
-            if refusal is not None:
-                self._add_refusal(refusal)
-        return cleaned
-
-    def _add_refusal(self, refusal: StockError) -> None:
-        field_errors = getattr(refusal, "errors", None) or []
-        for error in field_errors:
-            self.add_error(error.field if error.field in self.fields else None, error.message)
-        if not field_errors:
-            self.add_error(None, refusal.message)
+class ServiceForm(adminforms.ServiceForm):
+    app, error = APP, StockError
 
 
 class ProductForm(ServiceForm):
@@ -85,73 +48,11 @@ class WarehouseForm(ServiceForm):
         fields = services.WAREHOUSE_FIELDS
 
 
-class ServiceAdmin(admin.ModelAdmin):
-    """Saves and deletes through ``form.write()`` and ``delete_service``."""
-
-    delete_service: Callable
-
-    def save_model(self, request, obj, form, change):
-        adminforms.adopt(obj, form.write())
-
-    def delete_model(self, request, obj):
-        self.delete_service(obj)
-
-    def delete_queryset(self, request, queryset):
-        with atomic(APP):  # all the selected rows or none
-            for obj in queryset:
-                self.delete_service(obj)
-
-    def get_deleted_objects(self, objs, request):
-        """The confirmation page asks the service, not Django's collector: a
-        product's empty levels go with it, its stock history keeps it."""
-        objs = list(objs)
-        refusals = [_refusal(lambda obj=obj: self.delete_service(copy.copy(obj))) for obj in objs]
-        protected = [refusal.message for refusal in refusals if refusal is not None]
-        name = capfirst(self.opts.verbose_name)
-        deleted = [f"{name}: {obj}" for obj in objs]
-        return deleted, {self.opts.verbose_name_plural: len(objs)}, set(), protected
-
-    # A rule the form could not see yet (stock received meanwhile, a SKU taken a
-    # moment ago) raises at the real save: the admin's transaction has rolled
-    # back by then; say why instead of answering 500.
-    def changeform_view(self, request, *args, **kwargs):
-        return self._or_message(super().changeform_view, request, *args, **kwargs)
-
-    def delete_view(self, request, *args, **kwargs):
-        return self._or_message(super().delete_view, request, *args, **kwargs)
-
-    def changelist_view(self, request, *args, **kwargs):
-        return self._or_message(super().changelist_view, request, *args, **kwargs)
-
-    def _or_message(self, view, request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except StockError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+class ServiceAdmin(adminforms.ServiceAdmin):
+    app, error = APP, StockError
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-    select_related: tuple[str, ...] = ()
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.select_related)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ProductLevelInline(ReadOnlyInline):
+class ProductLevelInline(adminforms.ReadOnlyInline):
     model = StockLevel
     fields = ("warehouse", "on_hand", "reserved", "replenishment_pending", "updated_at")
     readonly_fields = fields
@@ -201,19 +102,6 @@ class WarehouseAdmin(ServiceAdmin):
 # --- The ledger and what hangs off it: read-only ---------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Facts the services record: looked at here, never edited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class BelowReorderPointFilter(admin.SimpleListFilter):
     title = _("reorder point")
     parameter_name = "below_reorder"
@@ -229,7 +117,7 @@ class BelowReorderPointFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ReadOnlyAdmin):
+class StockLevelAdmin(adminforms.ReadOnlyAdmin):
     list_display = (
         "product",
         "warehouse",
@@ -267,7 +155,7 @@ class StockLevelAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StockMove)
-class StockMoveAdmin(ReadOnlyAdmin):
+class StockMoveAdmin(adminforms.ReadOnlyAdmin):
     list_display = (
         "created_at",
         "product",
@@ -285,14 +173,14 @@ class StockMoveAdmin(ReadOnlyAdmin):
     show_full_result_count = False  # the ledger grows without end: no second COUNT(*) per page
 
 
-class CommandMoveInline(ReadOnlyInline):
+class CommandMoveInline(adminforms.ReadOnlyInline):
     model = StockMove
     fields = ("product", "warehouse", "kind", "quantity", "unit_cost", "value")
     readonly_fields = fields
     select_related = ("product", "warehouse")
 
 
-class CommandReservationInline(ReadOnlyInline):
+class CommandReservationInline(adminforms.ReadOnlyInline):
     model = Reservation
     fields = ("product", "warehouse", "quantity", "status")
     readonly_fields = fields
@@ -300,7 +188,7 @@ class CommandReservationInline(ReadOnlyInline):
 
 
 @admin.register(StockCommand)
-class StockCommandAdmin(ReadOnlyAdmin):
+class StockCommandAdmin(adminforms.ReadOnlyAdmin):
     list_display = ("created_at", "kind", "reference", "status", "warehouse", "to_warehouse", "occurred_on")
     list_filter = ("kind", "status", "warehouse", "created_at")
     search_fields = ("reference",)
@@ -310,7 +198,7 @@ class StockCommandAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdmin):
+class ReservationAdmin(adminforms.ReadOnlyAdmin):
     list_display = ("created_at", "order_ref", "product", "warehouse", "quantity", "status")
     list_filter = ("status", "warehouse", "created_at")
     search_fields = ("order_ref", "product__sku")
@@ -319,7 +207,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Replenishment)
-class ReplenishmentAdmin(ReadOnlyAdmin):
+class ReplenishmentAdmin(adminforms.ReadOnlyAdmin):
     list_display = (
         "created_at",
         "product",

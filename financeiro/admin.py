@@ -16,18 +16,13 @@ costs the same queries whatever its length.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from erp import adminforms
-from erp.db import alias, atomic
+from erp.db import alias
 from financeiro import reconciliation, services
 from financeiro.contract import LedgerError
 from financeiro.models import (
@@ -45,97 +40,29 @@ from financeiro.models import (
 APP = "financeiro"
 
 
-def _refusal(call: Callable[[], object]) -> LedgerError | None:
-    return adminforms.refusal(APP, call, LedgerError)
-
-
 # --- Accounts: written by the services -------------------------------------------------
 
 
-class AccountForm(forms.ModelForm):
-    """The service judges the data: ``write()`` is the save."""
+class AccountForm(adminforms.ServiceForm):
+    app, error = APP, LedgerError
+    create = staticmethod(services.account_create)
+    update = staticmethod(services.account_update)
 
     class Meta:
         model = Account
         fields = services.ACCOUNT_FIELDS
 
-    def write(self) -> Account:
-        if self.instance._state.adding:
-            return services.account_create(**self.cleaned_data)
-        # The stored row, not the form's instance (which already carries the
-        # new values): the service compares the two, e.g. for a type change.
-        stored = Account.objects.using(alias(APP)).get(pk=self.instance.pk)
-        return services.account_update(
-            stored, **{name: self.cleaned_data[name] for name in self.changed_data}
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:  # fields the form refused are missing: the service would misjudge
-            refusal = _refusal(self.write)
-            if refusal is not None:
-                self._add_refusal(refusal)
-        return cleaned
-
-    def _add_refusal(self, refusal: LedgerError) -> None:
-        field_errors = getattr(refusal, "errors", None) or []
-        for error in field_errors:
-            self.add_error(error.field if error.field in self.fields else None, error.message)
-        if not field_errors:
-            self.add_error(None, refusal.message)
-
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(adminforms.ServiceAdmin):
+    app, error = APP, LedgerError
+    delete_service = staticmethod(services.account_delete)
     form = AccountForm
     list_display = ("code", "name", "type", "parent", "is_active")
     list_filter = ("type", "is_active")
     search_fields = ("code", "name")
     list_select_related = ("parent",)
     ordering = ("code",)
-
-    def save_model(self, request, obj, form, change):
-        adminforms.adopt(obj, form.write())
-
-    def delete_model(self, request, obj):
-        services.account_delete(obj)
-
-    def delete_queryset(self, request, queryset):
-        with atomic(APP):  # all the selected accounts or none
-            for account in queryset:
-                services.account_delete(account)
-
-    def get_deleted_objects(self, objs, request):
-        """The confirmation page asks the service, not Django's collector."""
-        objs = list(objs)
-        refusals = [_refusal(lambda obj=obj: services.account_delete(copy.copy(obj))) for obj in objs]
-        protected = [refusal.message for refusal in refusals if refusal is not None]
-        name = capfirst(self.opts.verbose_name)
-        return (
-            [f"{name}: {obj}" for obj in objs],
-            {self.opts.verbose_name_plural: len(objs)},
-            set(),
-            protected,
-        )
-
-    # A rule the form could not see yet (a posting made a moment ago) raises at
-    # the real save, after the admin's transaction rolled back: say why instead
-    # of answering 500.
-    def changeform_view(self, request, *args, **kwargs):
-        return self._or_message(super().changeform_view, request, *args, **kwargs)
-
-    def delete_view(self, request, *args, **kwargs):
-        return self._or_message(super().delete_view, request, *args, **kwargs)
-
-    def changelist_view(self, request, *args, **kwargs):
-        return self._or_message(super().changelist_view, request, *args, **kwargs)
-
-    def _or_message(self, view, request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except LedgerError as error:
-            self.message_user(request, error.message, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
 
 @admin.register(PostingAccount)
@@ -229,41 +156,11 @@ class FiscalPeriodAdmin(admin.ModelAdmin):
 # --- The journal, invoices and payments: read-only ----------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Facts the services record: looked at here, never edited."""
-
+class BooksAdmin(adminforms.ReadOnlyAdmin):
     show_full_result_count = False  # the books grow without end: no second COUNT(*) per page
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    max_num = 0
-    can_delete = False
-    select_related: tuple[str, ...] = ()
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.select_related)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class JournalLineInline(ReadOnlyInline):
+class JournalLineInline(adminforms.ReadOnlyInline):
     model = JournalLine
     fields = ("account", "debit", "credit", "description")
     readonly_fields = fields
@@ -271,7 +168,7 @@ class JournalLineInline(ReadOnlyInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdmin):
+class JournalEntryAdmin(BooksAdmin):
     list_display = ("number", "date", "period", "source", "source_ref", "memo", "reverses", "posted_at")
     list_filter = ("source", "date", "period__status")
     search_fields = ("number", "memo", "source_ref")
@@ -280,13 +177,13 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     inlines = [JournalLineInline]
 
 
-class InvoiceLineInline(ReadOnlyInline):
+class InvoiceLineInline(adminforms.ReadOnlyInline):
     model = InvoiceLine
     fields = ("sku", "description", "quantity", "unit_price", "discount", "tax_rate", "tax", "total")
     readonly_fields = fields
 
 
-class InvoiceAllocationInline(ReadOnlyInline):
+class InvoiceAllocationInline(adminforms.ReadOnlyInline):
     model = PaymentAllocation
     fk_name = "invoice"
     fields = ("payment", "amount")
@@ -296,7 +193,7 @@ class InvoiceAllocationInline(ReadOnlyInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(BooksAdmin):
     list_display = (
         "number",
         "customer_name",
@@ -320,7 +217,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return invoice.balance
 
 
-class PaymentAllocationInline(ReadOnlyInline):
+class PaymentAllocationInline(adminforms.ReadOnlyInline):
     model = PaymentAllocation
     fk_name = "payment"
     fields = ("invoice", "amount")
@@ -329,7 +226,7 @@ class PaymentAllocationInline(ReadOnlyInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(BooksAdmin):
     list_display = ("date", "amount", "method", "reference", "customer_id", "entry", "created_at")
     list_filter = ("method", "date")
     search_fields = ("reference", "entry__number")

@@ -36,3 +36,18 @@ def db_sessions() -> int:
             return int(cursor.fetchone()[0])
     except Exception:  # noqa: BLE001 - older PostgreSQL: no such column
         return -1
+
+
+def require_plain_django(connection_, app_label: str) -> None:
+    """A bench process measures production settings: DEBUG off (it would keep
+    every query), ``app_label`` on PostgreSQL, no broker (nothing leaves the
+    process)."""
+    from celery import current_app
+    from django.conf import settings
+
+    if settings.DEBUG:
+        raise RuntimeError("DEBUG is on: every query would be kept in memory")
+    if connection_.vendor != "postgresql":
+        raise RuntimeError(f"{app_label}'s database is {connection_.vendor}, not PostgreSQL")
+    if settings.CELERY_BROKER_URL or not current_app.conf.task_always_eager:
+        raise RuntimeError("a Celery broker is configured; the bench runs without one")

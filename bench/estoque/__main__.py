@@ -262,16 +262,12 @@ def setup_django(env: dict[str, str]) -> dict:
     from celery import current_app
     from django.conf import settings
 
+    from bench.common import probes
     from bench.estoque import data
 
-    if settings.DEBUG:
-        raise RuntimeError("DEBUG is on: every query would be kept in memory")
-    if data.db().vendor != "postgresql":
-        raise RuntimeError(f"estoque's database is {data.db().vendor}, not PostgreSQL")
     # No broker: nothing may leave the process. With no subscriber, publish()
     # writes the outbox row only and registers no on-commit hand-over at all.
-    if settings.CELERY_BROKER_URL or not current_app.conf.task_always_eager:
-        raise RuntimeError("a Celery broker is configured; the bench runs without one")
+    probes.require_plain_django(data.db(), "estoque")
     dropped = data.drop_subscribers()
     return {
         "debug": settings.DEBUG,

@@ -11,7 +11,6 @@ spends most of its time outside the GIL. Import after ``django.setup()``.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import time
 import traceback
@@ -19,6 +18,7 @@ from decimal import Decimal
 
 from django.db import connections
 
+from bench.common import forks
 from bench.common.stats import percentiles_ms
 from bench.estoque import data, handwritten
 from erp.models import OutboxEvent
@@ -82,25 +82,13 @@ def run(kind: str, duration: float) -> dict:
     stock = data.reset()
     processes = int(kind.split("_")[1])
     connections.close_all()  # forked children open their own
-    ctx = mp.get_context("fork")
-    barrier = ctx.Barrier(processes)
-    results = ctx.Queue()
-    children = [
-        ctx.Process(target=_child, args=(kind, stock, w, duration, barrier, results), daemon=True)
-        for w in range(processes)
-    ]
-    for child in children:
-        child.start()
-    try:
-        reports = [results.get(timeout=60 + duration) for _ in children]
-    finally:
-        for child in children:
-            child.join(timeout=10)
-            if child.is_alive():
-                child.kill()
-    errors = [r["error"] for r in reports if "error" in r]
-    if errors:
-        raise RuntimeError(f"{kind}: a reserving process failed:\n{errors[0]}")
+    reports = forks.run_together(
+        processes,
+        _child,
+        lambda w: (kind, stock, w, duration),
+        timeout=60 + duration,
+        what=f"{kind}: a reserving process",
+    )
     total = sum(r["count"] for r in reports)
     elapsed = max(r["end"] for r in reports) - min(r["start"] for r in reports)
     took = [t for r in reports for t in r["took"]]

@@ -90,17 +90,12 @@ def setup_django(env: dict[str, str]) -> dict:
     import django
 
     django.setup()
-    from celery import current_app
     from django.conf import settings
 
+    from bench.common import probes
     from bench.financeiro import posting
 
-    if settings.DEBUG:
-        raise RuntimeError("DEBUG is on: every query would be kept in memory")
-    if posting.db().vendor != "postgresql":
-        raise RuntimeError(f"financeiro's database is {posting.db().vendor}, not PostgreSQL")
-    if settings.CELERY_BROKER_URL or not current_app.conf.task_always_eager:
-        raise RuntimeError("a Celery broker is configured; the bench runs without one")
+    probes.require_plain_django(posting.db(), "financeiro")
     return {
         "backend": settings.SERVICE_BACKENDS["financeiro"]["BACKEND"],
         "db_engine": posting.db().settings_dict["ENGINE"],

@@ -18,7 +18,6 @@ Import after ``django.setup()``."""
 from __future__ import annotations
 
 import cProfile
-import multiprocessing as mp
 import random
 import re
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 import psycopg
 from django.db import connections
 
+from bench.common import forks
 from bench.common.sqlprofile import StatementTimer, write_profile
 from bench.financeiro import data, handwritten, load
 from erp import services as registry
@@ -151,24 +151,13 @@ def _child(worker: int, accounts: list, duration: float, barrier, results) -> No
 def run_concurrent(kind: str, duration: float, *, accounts: list) -> dict:
     processes = int(kind.removeprefix("service_x"))
     connections.close_all()  # forked children open their own
-    ctx = mp.get_context("fork")
-    barrier, results = ctx.Barrier(processes), ctx.Queue()
-    children = [
-        ctx.Process(target=_child, args=(w, accounts, duration, barrier, results), daemon=True)
-        for w in range(processes)
-    ]
-    for child in children:
-        child.start()
-    try:
-        reports = [results.get(timeout=60 + duration) for _ in children]
-    finally:
-        for child in children:
-            child.join(timeout=10)
-            if child.is_alive():
-                child.kill()
-    errors = [r["error"] for r in reports if "error" in r]
-    if errors:
-        raise RuntimeError(f"{kind}: a posting process failed:\n{errors[0]}")
+    reports = forks.run_together(
+        processes,
+        _child,
+        lambda w: (w, accounts, duration),
+        timeout=60 + duration,
+        what=f"{kind}: a posting process",
+    )
     total = sum(r["count"] for r in reports)
     elapsed = max(r["end"] for r in reports) - min(r["start"] for r in reports)
     return {

@@ -269,6 +269,13 @@ class OverAllocationError(InvalidLedgerInputError):
     default_message = "More is allocated than the payment or an invoice's balance."
 
 
+class InvoiceMismatchError(LedgerError, ConflictError):
+    """An order's totals differ from what its lines invoice at under
+    financeiro's rounding: no invoice that disagrees with its order."""
+
+    code = "invoice_mismatch"
+
+
 class PeriodClosedError(LedgerError, ConflictError):
     code = "period_closed"
     default_message = "The period is closed: nothing posts into it."

@@ -24,7 +24,6 @@ import datetime
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -57,6 +56,7 @@ from financeiro.contract import (
     InvoiceInfo,
     InvoiceLineInfo,
     InvoiceLineInput,
+    InvoiceMismatchError,
     InvoiceNotFoundError,
     LedgerService,
     OverAllocationError,
@@ -141,15 +141,7 @@ def _sequence(value: Any, field: str, *, required: bool) -> Sequence:
     return value
 
 
-@dataclass(frozen=True)
-class _Line:
-    account_id: UUID
-    debit: Decimal
-    credit: Decimal
-    description: str
-
-
-def _entry_line(line: Any, where: str) -> _Line:
+def _entry_line(line: Any, where: str) -> EntryLineInput:
     debit = _amount(getattr(line, "debit", ZERO), f"{where}.debit")
     credit = _amount(getattr(line, "credit", ZERO), f"{where}.credit")
     if (debit > 0) == (credit > 0):
@@ -158,7 +150,7 @@ def _entry_line(line: Any, where: str) -> _Line:
             "one_side",
             _("A line has a positive debit or a positive credit, not both and not neither."),
         )
-    return _Line(
+    return EntryLineInput(
         account_id=_uuid(getattr(line, "account_id", None), f"{where}.account"),
         debit=debit,
         credit=credit,
@@ -166,7 +158,7 @@ def _entry_line(line: Any, where: str) -> _Line:
     )
 
 
-def _entry_lines(lines: Any) -> list[_Line]:
+def _entry_lines(lines: Any) -> list[EntryLineInput]:
     checked = [
         _entry_line(line, f"lines.{i}") for i, line in enumerate(_sequence(lines, "lines", required=True))
     ]
@@ -277,7 +269,7 @@ def account_delete(account: Account) -> None:
         account.delete(using=_db())
 
 
-def _checked_accounts(lines: Sequence[_Line]) -> dict[UUID, Account]:
+def _checked_accounts(lines: Sequence[EntryLineInput]) -> dict[UUID, Account]:
     found = (
         Account.objects.using(_db())
         .only("id", "code", "is_active")
@@ -421,7 +413,7 @@ SELECT entry.number, accounts.id, accounts.code FROM entry, accounts
 """
 
 
-def _post_in_one_statement(entry: JournalEntry, lines: Sequence[_Line]) -> Entry | None:
+def _post_in_one_statement(entry: JournalEntry, lines: Sequence[EntryLineInput]) -> Entry | None:
     """The posting, or None when the statement inserted nothing (see _POST_SQL)."""
     account_ids = list({line.account_id for line in lines})
     params = {
@@ -488,7 +480,7 @@ def _month(day: datetime.date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-def _insert_entry_portably(entry: JournalEntry, lines: Sequence[_Line]) -> None:
+def _insert_entry_portably(entry: JournalEntry, lines: Sequence[EntryLineInput]) -> None:
     """SQLite (the quick start): no sequence and no triggers, one writer at a
     time; the rules the triggers keep are kept here."""
     entry.number = f"JE-{JournalEntry.objects.using(_db()).count() + 1:08d}"
@@ -518,7 +510,9 @@ def _insert_entry_portably(entry: JournalEntry, lines: Sequence[_Line]) -> None:
         )
 
 
-def _posted_lines(lines: Sequence[_Line], accounts_by_id: dict[UUID, Account]) -> tuple[PostedLine, ...]:
+def _posted_lines(
+    lines: Sequence[EntryLineInput], accounts_by_id: dict[UUID, Account]
+) -> tuple[PostedLine, ...]:
     return tuple(
         PostedLine(
             account_id=line.account_id,
@@ -562,7 +556,7 @@ def entry_info(entry: JournalEntry) -> Entry:
     return _entry_info(entry, lines, entry.period)
 
 
-def _same_lines(entry: JournalEntry, lines: Sequence[_Line]) -> bool:
+def _same_lines(entry: JournalEntry, lines: Sequence[EntryLineInput]) -> bool:
     def key(items: Iterable) -> list[tuple]:
         return sorted((str(i.account_id), i.debit, i.credit, i.description) for i in items)
 
@@ -570,7 +564,7 @@ def _same_lines(entry: JournalEntry, lines: Sequence[_Line]) -> bool:
 
 
 def _existing_posting(
-    source: str, source_ref: str, day: datetime.date | None, lines: Sequence[_Line]
+    source: str, source_ref: str, day: datetime.date | None, lines: Sequence[EntryLineInput]
 ) -> Entry | None:
     """The entry already posted for ``(source, source_ref)``, if the same (on
     ``day`` unless None: an automatic posting may have moved to an open period)."""
@@ -595,7 +589,7 @@ def _existing_posting(
 def _post(
     *,
     day: datetime.date,
-    lines: Sequence[_Line],
+    lines: Sequence[EntryLineInput],
     memo: str,
     source: str,
     source_ref: str,
@@ -625,7 +619,7 @@ def _post(
 
 
 def _post_checked(
-    entry: JournalEntry, lines: Sequence[_Line], *, match_date: bool, postgresql: bool
+    entry: JournalEntry, lines: Sequence[EntryLineInput], *, match_date: bool, postgresql: bool
 ) -> Entry:
     """Each rule with its own error (a repeat, an inactive account, a closed
     month), creating the month's period on its first posting; then the insert."""
@@ -689,6 +683,29 @@ def post_automatic(
         )
 
 
+def post_value(
+    *, debit: str, credit: str, value: Decimal, day: datetime.date, memo: str, source: str, source_ref: str
+) -> Entry | None:
+    """Dr the ``debit`` purpose's account / Cr the ``credit`` one's for
+    ``value`` (a negative value the other way round), as post_automatic;
+    nothing for zero (goods received at no cost move no money)."""
+    if value == 0:
+        return None
+    if value < 0:
+        debit, credit, value = credit, debit, -value
+    debit_account, credit_account = posting_accounts(debit, credit)
+    return post_automatic(
+        date=day,
+        lines=[
+            EntryLineInput(account_id=debit_account, debit=value, description=memo),
+            EntryLineInput(account_id=credit_account, credit=value, description=memo),
+        ],
+        memo=memo,
+        source=source,
+        source_ref=source_ref,
+    )
+
+
 def _entry_get(entry_id: Any, *, lock: bool = False) -> JournalEntry:
     entries = JournalEntry.objects.using(_db()).select_related("period")
     try:
@@ -715,7 +732,7 @@ def reverse_entry(*, entry_id: Any, date: Any = None, memo: str = "", actor_id: 
                 extra={"entry": str(original.id)},
             )
         mirrored = [
-            _Line(
+            EntryLineInput(
                 account_id=line.account_id, debit=line.credit, credit=line.debit, description=line.description
             )
             for line in original.lines.all()
@@ -845,16 +862,16 @@ def invoice_info(invoice: Invoice) -> InvoiceInfo:
     )
 
 
-def _invoice_posting(number: str, subtotal: Decimal, tax: Decimal, total: Decimal) -> list[_Line]:
+def _invoice_posting(number: str, subtotal: Decimal, tax: Decimal, total: Decimal) -> list[EntryLineInput]:
     receivables, revenue, taxes = posting_accounts(
         Purpose.RECEIVABLES, Purpose.REVENUE, Purpose.TAXES_PAYABLE
     )
     lines = [
-        _Line(receivables, total, ZERO, number),
-        _Line(revenue, ZERO, subtotal, number),
+        EntryLineInput(receivables, total, ZERO, number),
+        EntryLineInput(revenue, ZERO, subtotal, number),
     ]
     if tax:
-        lines.append(_Line(taxes, ZERO, tax, number))
+        lines.append(EntryLineInput(taxes, ZERO, tax, number))
     return lines
 
 
@@ -869,9 +886,11 @@ def issue_invoice(
     currency: str = "",
     actor_id: UUID | None = None,
     post_on: datetime.date | None = None,
+    expected_totals: tuple[Decimal, Decimal] | None = None,
 ) -> InvoiceInfo:
     """Issue an invoice and post it; ``post_on`` (subscribers) dates the
-    posting when the issue date's period is closed."""
+    posting when the issue date's period is closed; ``expected_totals``
+    (total, tax total: the order's) must be what the lines invoice at."""
     snapshot = _customer(customer)
     issued = _date(issue_date, "issue_date")
     due = _date(due_date, "due_date")
@@ -886,6 +905,19 @@ def issue_invoice(
     total = subtotal + tax_total
     if total <= 0:
         raise _invalid("lines", "zero_total", _("An invoice's total must be greater than zero."))
+    if expected_totals is not None and expected_totals != (total, tax_total):
+        raise InvoiceMismatchError(
+            _(
+                "Order %(order)s totals %(expected)s with tax %(expected_tax)s, but its lines invoice at %(total)s with tax %(tax)s."
+            )
+            % {
+                "order": order_number or order_uuid,
+                "expected": expected_totals[0],
+                "expected_tax": expected_totals[1],
+                "total": total,
+                "tax": tax_total,
+            }
+        )
     with atomic(APP):
         if order_uuid is not None:
             existing = Invoice.objects.using(_db()).filter(order_id=order_uuid).first()
@@ -935,6 +967,34 @@ def issue_invoice(
             using=_db(),
         )
         return invoice_info(invoice)
+
+
+def invoice_order(
+    *,
+    customer: CustomerSnapshot,
+    shipped_on: datetime.date,
+    payment_terms_days: int,
+    lines: Sequence[InvoiceLineInput],
+    order_id: UUID,
+    order_number: str,
+    currency: str,
+    total: Decimal,
+    tax_total: Decimal,
+) -> InvoiceInfo:
+    """The invoice of a shipped order: issued on the shipping date, due after
+    the payment terms, posted in the first open period from then on, and only
+    if its lines invoice at the order's totals (InvoiceMismatchError)."""
+    return issue_invoice(
+        customer=customer,
+        issue_date=shipped_on,
+        due_date=shipped_on + datetime.timedelta(days=payment_terms_days),
+        lines=lines,
+        order_id=order_id,
+        order_number=order_number,
+        currency=currency,
+        post_on=first_open_day(shipped_on),
+        expected_totals=(total, tax_total),
+    )
 
 
 def _invoice_get(invoice_id: Any) -> Invoice:
@@ -1071,7 +1131,10 @@ def record_payment(
         )
         posted = _post(
             day=day,
-            lines=[_Line(money, total, ZERO, reference), _Line(receivables, ZERO, total, reference)],
+            lines=[
+                EntryLineInput(money, total, ZERO, reference),
+                EntryLineInput(receivables, ZERO, total, reference),
+            ],
             memo=_("Payment %(reference)s") % {"reference": reference or payment.id},
             source="payment",
             source_ref=str(payment.id),

@@ -14,32 +14,10 @@ from uuid import UUID
 
 from erp.events import ReceivedEvent, subscribe
 from financeiro import period_close, services
-from financeiro.contract import CustomerSnapshot, EntryLineInput, InvoiceLineInput, LedgerError
+from financeiro.contract import CustomerSnapshot, InvoiceLineInput
 from financeiro.models import PostingAccount
 
 Purpose = PostingAccount.Purpose
-
-
-def _post_value(
-    *, debit: str, credit: str, value: Decimal, day: datetime.date, memo: str, source: str, source_ref: str
-) -> None:
-    """Dr ``debit`` / Cr ``credit`` (purposes) for ``value``; nothing for zero
-    (goods received at no cost move no money)."""
-    if value == 0:
-        return
-    if value < 0:
-        debit, credit, value = credit, debit, -value
-    debit_account, credit_account = services.posting_accounts(debit, credit)
-    services.post_automatic(
-        date=day,
-        lines=[
-            EntryLineInput(account_id=debit_account, debit=value, description=memo),
-            EntryLineInput(account_id=credit_account, credit=value, description=memo),
-        ],
-        memo=memo,
-        source=source,
-        source_ref=source_ref,
-    )
 
 
 @dataclass(frozen=True)
@@ -53,7 +31,7 @@ class StockReceived:
 @subscribe("estoque.StockReceived", name="financeiro.post_stock_received", schema=StockReceived)
 def post_stock_received(event: ReceivedEvent[StockReceived]) -> None:
     data = event.data
-    _post_value(
+    services.post_value(
         debit=Purpose.INVENTORY,
         credit=Purpose.GOODS_RECEIVED,
         value=data.value,
@@ -74,7 +52,7 @@ class StockIssued:
 @subscribe("estoque.StockIssued", name="financeiro.post_stock_issued", schema=StockIssued)
 def post_stock_issued(event: ReceivedEvent[StockIssued]) -> None:
     data = event.data
-    _post_value(
+    services.post_value(
         debit=Purpose.COST_OF_GOODS_SOLD,
         credit=Purpose.INVENTORY,
         value=data.value,
@@ -97,7 +75,7 @@ class StockAdjusted:
 def post_stock_adjusted(event: ReceivedEvent[StockAdjusted]) -> None:
     data = event.data
     # A gain (positive delta) is Dr inventory / Cr adjustments; a loss the mirror.
-    _post_value(
+    services.post_value(
         debit=Purpose.INVENTORY,
         credit=Purpose.INVENTORY_ADJUSTMENTS,
         value=data.value_delta,
@@ -122,7 +100,6 @@ class ShippedLine:
     unit_price: Decimal
     discount_percent: Decimal
     tax_rate: Decimal
-    total: Decimal
     product_id: UUID | None = None
     sku: str = ""
     description: str = ""
@@ -141,59 +118,33 @@ class OrderShipped:
     currency: str = ""
 
 
-class InvoiceMismatchError(LedgerError):
-    """The order's totals differ from the invoice's computed by financeiro's
-    rounding rule: retried, then dead-lettered for someone to look at, rather
-    than an invoice that disagrees with its order."""
-
-    code = "invoice_mismatch"
-
-
-def _invoice_lines(lines: list[ShippedLine]) -> list[InvoiceLineInput]:
-    return [
-        InvoiceLineInput(
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            description=line.description,
-            product_id=line.product_id,
-            sku=line.sku,
-            discount_percent=line.discount_percent,
-            tax_rate=line.tax_rate,
-        )
-        for line in lines
-    ]
-
-
-def _check_totals(data: OrderShipped) -> None:
-    amounts = [
-        services.invoice_line_amounts(line.quantity, line.unit_price, line.discount_percent, line.tax_rate)
-        for line in data.lines
-    ]
-    tax = sum((a[2] for a in amounts), Decimal("0.00"))
-    total = sum((a[3] for a in amounts), Decimal("0.00"))
-    if (total, tax) != (data.total, data.tax_total):
-        raise InvoiceMismatchError(
-            f"order {data.number}: total {data.total} tax {data.tax_total}, but its lines invoice at "
-            f"total {total} tax {tax}"
-        )
-
-
 @subscribe("vendas.OrderShipped", name="financeiro.invoice_shipped_order", schema=OrderShipped)
 def invoice_shipped_order(event: ReceivedEvent[OrderShipped]) -> None:
-    data = event.data
-    _check_totals(data)
-    customer = data.customer
-    services.issue_invoice(
+    # A mismatch of totals raises: retried, then dead-lettered for someone to look at.
+    data, customer = event.data, event.data.customer
+    services.invoice_order(
         customer=CustomerSnapshot(
             id=customer.id, name=customer.name, code=customer.code, tax_id=customer.tax_id
         ),
-        issue_date=data.shipped_on,
-        due_date=data.shipped_on + datetime.timedelta(days=data.payment_terms_days),
-        lines=_invoice_lines(data.lines),
+        shipped_on=data.shipped_on,
+        payment_terms_days=data.payment_terms_days,
+        lines=[
+            InvoiceLineInput(
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                description=line.description,
+                product_id=line.product_id,
+                sku=line.sku,
+                discount_percent=line.discount_percent,
+                tax_rate=line.tax_rate,
+            )
+            for line in data.lines
+        ],
         order_id=data.order_id,
         order_number=data.number,
         currency=data.currency,
-        post_on=services.first_open_day(data.shipped_on),
+        total=data.total,
+        tax_total=data.tax_total,
     )
 
 

@@ -2,7 +2,10 @@
 prefetches what its rows show, so a page costs the same queries whatever its
 length."""
 
-from django.db.models import F, Prefetch, QuerySet
+from decimal import Decimal
+
+from django.db.models import F, Prefetch, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from erp.db import alias
 from financeiro.models import (
@@ -43,7 +46,11 @@ def invoices() -> QuerySet[Invoice]:
 
 def payments() -> QuerySet[Payment]:
     allocations = PaymentAllocation.objects.using(_db()).select_related("invoice").order_by("id")
-    return Payment.objects.using(_db()).prefetch_related(Prefetch("allocations", queryset=allocations))
+    return (
+        Payment.objects.using(_db())
+        .annotate(unallocated=F("amount") - Coalesce(Sum("allocations__amount"), Value(Decimal("0.00"))))
+        .prefetch_related(Prefetch("allocations", queryset=allocations))
+    )
 
 
 def periods() -> QuerySet[FiscalPeriod]:

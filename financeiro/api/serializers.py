@@ -146,8 +146,8 @@ class AllocationSerializer(serializers.Serializer):
 class PaymentSerializer(serializers.ModelSerializer):
     customer = serializers.UUIDField(source="customer_id")
     allocations = AllocationSerializer(many=True)
-    unallocated = serializers.SerializerMethodField(
-        help_text=_("What no invoice took: a credit of the customer's.")
+    unallocated = serializers.DecimalField(
+        **MONEY, help_text=_("What no invoice took: a credit of the customer's.")
     )
     entry = serializers.UUIDField(source="entry_id")
 
@@ -164,10 +164,6 @@ class PaymentSerializer(serializers.ModelSerializer):
             "unallocated",
             "entry",
         ]
-
-    def get_unallocated(self, payment) -> str:
-        allocated = sum(a.amount for a in payment.allocations.all())
-        return f"{payment.amount - allocated:.2f}"
 
 
 class AllocationInput(serializers.Serializer):

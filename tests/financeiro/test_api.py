@@ -166,6 +166,7 @@ def test_a_payment_is_recorded_with_its_allocations(finance):
     assert created["allocations"] == [
         {"invoice": str(issued.id), "invoice_number": issued.number, "amount": "110.00"}
     ]
+    assert created["unallocated"] == "0.00"
     assert finance.get(f"{API}invoices/{issued.id}/").json()["status"] == "paid"
     assert finance.get(f"{API}payments/", {"customer": str(issued.customer_id)}).json()["count"] == 1
 

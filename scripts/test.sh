@@ -24,6 +24,19 @@ export DOTENV_PATH=""
 export DEBUG=false
 export SECRET_KEY="${TEST_SECRET_KEY:-test-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}"
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/erp}"
+# Stops the run's redis-server and waits for it to exit before removing its
+# directory: a server still writing its log there made `rm -rf` fail, and with it
+# a run whose tests had all passed. The cleanup never changes the run's status.
+stop_own_cache() {
+  local status=$? pid
+  pid=$(cat "$cache_dir/redis.pid" 2>/dev/null || true)
+  if [ -n "$pid" ]; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$cache_dir" 2>/dev/null || true
+  exit "$status"
+}
 # The cache (throttle counts, lockouts) is a redis-server of the run's own, which
 # the tests flush between tests: never the machine's Redis, nor another run's.
 own_cache() {
@@ -31,7 +44,7 @@ own_cache() {
   cache_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   redis-server --bind 127.0.0.1 --port "$cache_port" --save "" --appendonly no --dir "$cache_dir" \
     --daemonize yes --pidfile "$cache_dir/redis.pid" --logfile "$cache_dir/redis.log"
-  trap 'kill "$(cat "$cache_dir/redis.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$cache_dir"' EXIT
+  trap stop_own_cache EXIT
   for _ in $(seq 50); do redis-cli -p "$cache_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   export CACHE_URL="redis://127.0.0.1:$cache_port/1"
 }

@@ -194,6 +194,18 @@ VARIABLES: tuple[Var, ...] = (
         "Days an approved replenishment waits for its goods receipt before it expires (at least 1).",
     ),
     Var(
+        "VENDAS_APPROVAL_HOURS",
+        "int",
+        "24",
+        "Hours a manager has to answer a sales order's credit approval before it escalates to an admin (at least 1).",
+    ),
+    Var(
+        "VENDAS_RESERVATION_TIMEOUT_SECONDS",
+        "int",
+        "300",
+        "Seconds after which a stock reservation whose confirm never finished is released by the periodic task (at least 1).",
+    ),
+    Var(
         "WORKER_METRICS_PORT",
         "int",
         "9808",

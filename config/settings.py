@@ -285,6 +285,7 @@ SERVICE_BACKENDS = {
     "workflows": {"BACKEND": "workflows.services.WorkflowServiceImpl"},
     "estoque": {"BACKEND": "estoque.services.StockServiceImpl"},
     "financeiro": {"BACKEND": "financeiro.services.LedgerServiceImpl"},
+    "vendas": {"BACKEND": "vendas.services.SalesServiceImpl"},
 }
 
 # --- Domain events (erp/relay.py) ----------------------------------------------
@@ -314,6 +315,11 @@ def _at_least_one(name: str) -> int:
 
 ESTOQUE_REPLENISHMENT_APPROVAL_HOURS = _at_least_one("ESTOQUE_REPLENISHMENT_APPROVAL_HOURS")
 ESTOQUE_REPLENISHMENT_RECEIPT_DAYS = _at_least_one("ESTOQUE_REPLENISHMENT_RECEIPT_DAYS")
+
+# --- vendas: the credit approval's deadline (vendas/workflows.py) and how long a
+# reservation may stay unsettled before the periodic task gives it back.
+VENDAS_APPROVAL_HOURS = _at_least_one("VENDAS_APPROVAL_HOURS")
+VENDAS_RESERVATION_TIMEOUT_SECONDS = _at_least_one("VENDAS_RESERVATION_TIMEOUT_SECONDS")
 
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = read("CELERY_BROKER_URL")
@@ -364,6 +370,7 @@ CELERY_TASK_ROUTES = {
         "erp.tasks.prune_events",
         "erp.tasks.purge_idempotency_keys",
         "workflows.tick",
+        "vendas.release_stale_reservations",
     )
 }
 # Each run does all the work that is due, so a run whose successor has long been
@@ -387,6 +394,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "workflows.tick",
         "schedule": timedelta(seconds=EVENTS_SWEEP_SECONDS),
         "options": {"expires": 2 * EVENTS_SWEEP_SECONDS},
+    },
+    "release-stale-reservations": {
+        "task": "vendas.release_stale_reservations",
+        "schedule": timedelta(seconds=60),
+        "options": {"expires": 120},
     },
     "prune-events": {
         "task": "erp.tasks.prune_events",

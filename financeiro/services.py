@@ -24,7 +24,7 @@ import datetime
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +38,7 @@ from erp import inputs
 from erp.db import alias, atomic
 from erp.errors import FieldError
 from erp.events import publish
+from erp.money import line_amounts, money
 from financeiro import chart, events, reports
 from financeiro.contract import (
     AccountInfo,
@@ -102,8 +103,7 @@ def _db() -> str:
     return alias(APP)
 
 
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(MONEY, rounding=ROUND_HALF_UP)
+_money = money
 
 
 # --- Input checks (every command refuses bad input before touching a row) -----
@@ -751,18 +751,6 @@ def reverse_entry(*, entry_id: Any, date: Any = None, memo: str = "", actor_id: 
 # --- Invoices -------------------------------------------------------------------------
 
 
-def invoice_line_amounts(
-    quantity: Decimal, unit_price: Decimal, discount_percent: Decimal, tax_rate: Decimal
-) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-    """(discount, subtotal, tax, total) of a line, each rounded half up to the
-    cent: the rule vendas prices orders with, so an invoice equals its order."""
-    gross = _money(quantity * unit_price)
-    discount = _money(gross * discount_percent / 100)
-    subtotal = gross - discount
-    tax = _money(subtotal * tax_rate / 100)
-    return discount, subtotal, tax, subtotal + tax
-
-
 def _invoice_line(line: Any, where: str) -> InvoiceLineInfo:
     quantity = inputs.decimal(
         getattr(line, "quantity", None),
@@ -791,7 +779,7 @@ def _invoice_line(line: Any, where: str) -> InvoiceLineInfo:
             error=InvalidLedgerInputError,
         )
     product_id = getattr(line, "product_id", None)
-    discount, subtotal, tax, total = invoice_line_amounts(quantity, unit_price, **percents)
+    discount, subtotal, tax, total = line_amounts(quantity, unit_price, **percents)
     return InvoiceLineInfo(
         product_id=None if product_id is None else _uuid(product_id, f"{where}.product"),
         sku=_text(getattr(line, "sku", ""), f"{where}.sku", max_length=64),

@@ -91,7 +91,10 @@ class HumanStep:
 
     ``forbid_starter`` enforces maker ≠ checker: the user who started the run may
     not answer. ``actor_as`` names a state key that receives the answering
-    user's id (text), for the steps that act on their behalf. After
+    user's id (text), for the steps that act on their behalf.
+    ``forbid_actors`` names a state key holding a user id (text) or a list of
+    them who may not answer either, whatever their roles (the creator of the
+    document the run is about, when someone else started the run). After
     ``deadline`` the run goes to ``on_deadline`` (a step name), or fails when
     that is None."""
 
@@ -106,6 +109,7 @@ class HumanStep:
     store_as: str | None = None  # state key for the input (default: the step name)
     branches: tuple[str, ...] = ()
     actor_as: str | None = None
+    forbid_actors: str | None = None
 
 
 @dataclass(frozen=True)

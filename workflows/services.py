@@ -317,6 +317,14 @@ def _waiting_step(run: WorkflowRun, expected: str | None):
     return _definition(run).step(run.current_step)
 
 
+def _user_ids(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return {str(item) for item in value}
+    return set()
+
+
 def run_continue(
     *, thread_id: UUID, input: Any, actor_id: UUID, actor_roles: frozenset[str], step: str | None = None
 ) -> WorkflowRun:
@@ -337,6 +345,10 @@ def run_continue(
         if current.forbid_starter and run.started_by == actor_id:
             raise NotAllowedError(
                 _("The user who started this run may not answer this step (maker ≠ checker).")
+            )
+        if current.forbid_actors and str(actor_id) in _user_ids(run.state.get(current.forbid_actors)):
+            raise NotAllowedError(
+                _("You may not answer this step: the run is about a document of yours (maker ≠ checker).")
             )
         validate(current.input_schema, input)
         run.state = {**run.state, (current.store_as or current.name): input}

@@ -1,0 +1,169 @@
+"""The only place vendas calls other apps, through their contracts, and where
+their answers and errors become vendas' terms.
+
+Every call here runs outside any vendas transaction (ARCHITECTURE: never call
+another app inside an open transaction of your own): the callers in
+vendas/services.py write down what they are about to ask first, and what came
+of it after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+
+from core.contract import CompanyInfo, CoreService
+from erp import services
+from estoque.contract import (
+    InsufficientStockError,
+    InvalidStockInputError,
+    Line,
+    ProductInfo,
+    ReservationConsumedError,
+    ReservationInfo,
+    Shipment,
+    StockError,
+    StockService,
+)
+from financeiro.contract import LedgerService
+from workflows.contract import RunFinishedError, RunInfo, WorkflowService
+
+
+def core() -> CoreService:
+    return services.get("core")
+
+
+def estoque() -> StockService:
+    return services.get("estoque")
+
+
+def financeiro() -> LedgerService:
+    return services.get("financeiro")
+
+
+def workflows() -> WorkflowService:
+    return services.get("workflows")
+
+
+# --- What vendas hears back -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Short:
+    """A product estoque cannot hold enough of."""
+
+    product_id: UUID
+    requested: Decimal
+    available: Decimal
+
+
+class StockShortageError(Exception):
+    def __init__(self, short: Sequence[Short]):
+        super().__init__("not enough stock")
+        self.short = tuple(short)
+
+
+class StockRefusedError(Exception):
+    """estoque refused for a reason other than quantities (an inactive product,
+    a released reference): definite, nothing is held."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class WarehouseRefusedError(StockRefusedError):
+    pass
+
+
+# --- Company -----------------------------------------------------------------------
+
+
+def company() -> CompanyInfo:
+    return core().company()
+
+
+def today(info: CompanyInfo | None = None) -> datetime.date:
+    """The company's business date (its timezone; the server's if unknown)."""
+    info = info or company()
+    try:
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(info.timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.localdate()
+
+
+# --- estoque -------------------------------------------------------------------------
+
+
+def products(product_ids: Sequence[UUID]) -> dict[UUID, ProductInfo]:
+    return {product.id: product for product in estoque().products(ids=list(product_ids))}
+
+
+def check_warehouse(warehouse_id: UUID) -> None:
+    """WarehouseRefusedError unless estoque knows the warehouse as active."""
+    try:
+        estoque().availability(warehouse_id=warehouse_id, product_ids=[])
+    except InvalidStockInputError as exc:
+        raise WarehouseRefusedError(exc.message) from None
+
+
+def reserve(*, order_ref: str, warehouse_id: UUID, quantities: Mapping[UUID, Decimal], actor_id: UUID | None):
+    """Hold every quantity or none: StockShortageError, StockRefusedError. Any other
+    exception means the outcome is unknown."""
+    lines = [Line(product_id=product_id, quantity=quantity) for product_id, quantity in quantities.items()]
+    try:
+        return estoque().reserve(
+            order_ref=order_ref, warehouse_id=warehouse_id, lines=lines, actor_id=actor_id
+        )
+    except InsufficientStockError as exc:
+        raise StockShortageError(
+            [Short(product_id=s.product_id, requested=s.requested, available=s.available) for s in exc.short]
+        ) from None
+    except StockError as exc:
+        raise StockRefusedError(exc.message) from None
+
+
+def release(*, order_ref: str, actor_id: UUID | None = None) -> ReservationInfo | None:
+    """Give the stock back; None when it has shipped already (nothing to release)."""
+    try:
+        return estoque().release(order_ref=order_ref, actor_id=actor_id)
+    except ReservationConsumedError:
+        return None
+
+
+def ship(*, order_ref: str, actor_id: UUID | None) -> Shipment:
+    """Issue the reserved stock (idempotent by ``order_ref``): StockRefusedError
+    when estoque holds nothing under it."""
+    try:
+        return estoque().ship(order_ref=order_ref, actor_id=actor_id)
+    except StockError as exc:
+        raise StockRefusedError(exc.message) from None
+
+
+# --- financeiro ------------------------------------------------------------------------
+
+
+def receivable_balance(customer_id: UUID) -> Decimal:
+    """What the customer owes finance now (open invoices less unallocated credit)."""
+    return financeiro().receivable_balance(customer_id=customer_id)
+
+
+# --- workflows ---------------------------------------------------------------------------
+
+
+def start_run(*, definition: str, input: Mapping[str, Any], started_by: UUID | None, key: str) -> RunInfo:
+    return workflows().start(definition=definition, input=input, started_by=started_by, idempotency_key=key)
+
+
+def cancel_run(*, thread_id: UUID, actor_id: UUID | None, reason: str) -> None:
+    """Cancel the run if it is still going (a finished one is left as it is)."""
+    with contextlib.suppress(RunFinishedError):
+        workflows().cancel(thread_id=thread_id, actor_id=actor_id, reason=reason)

@@ -32,6 +32,7 @@ APP_ROOTS = {
     "workflows": "/api/v1/workflows/",
     "estoque": "/api/v1/estoque/",
     "financeiro": "/api/v1/financeiro/",
+    "vendas": "/api/v1/vendas/",
 }
 
 

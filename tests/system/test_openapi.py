@@ -12,7 +12,12 @@ WRITE_METHODS = {"post", "put", "patch"}
 # Writes that take no body at all (the action is the whole request); none today
 # (cancel takes an optional reason).
 # Writes that take no body: the access token says everything.
-BODYLESS: set[str] = {"POST /api/v1/auth/logout/everywhere/", "POST /api/v1/financeiro/periods/{id}/close/"}
+BODYLESS: set[str] = {
+    "POST /api/v1/auth/logout/everywhere/",
+    "POST /api/v1/financeiro/periods/{id}/close/",
+    "POST /api/v1/vendas/orders/{id}/confirm/",
+    "POST /api/v1/vendas/orders/{id}/ship/",
+}
 
 
 @pytest.fixture(scope="module")

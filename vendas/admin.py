@@ -110,12 +110,7 @@ class OrderLineInline(adminforms.ReadOnlyInline):
 
 def _why(error: DomainError) -> str:
     if isinstance(error, OutOfStockError):  # which lines, as the API's body says
-        short = "; ".join(
-            _("%(sku)s: %(requested)s requested, %(available)s available")
-            % {"sku": line.sku, "requested": line.requested, "available": line.available}
-            for line in error.lines
-        )
-        return f"{error.message} {short}"
+        return f"{error.message} {services.stock_detail(error)}"
     return error.message
 
 

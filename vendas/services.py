@@ -167,6 +167,9 @@ def customer_info(customer: Customer) -> CustomerInfo:
 
 
 def _customer_saved(customer: Customer) -> Customer:
+    # Checked here, not left to the database's check constraint, which save_validated
+    # would report as a taken code.
+    customer.credit_limit = _decimal(customer.credit_limit, "credit_limit", places=MONEY_PLACES, maximum=MAX_MONEY)
     return inputs.save_validated(
         customer,
         app=APP,
@@ -712,13 +715,13 @@ def approval_confirm(*, order_id: Any, thread_id: UUID, approved_by: Any = None)
     try:
         _reserve_and_confirm(order.pk, from_status=Status.PENDING_APPROVAL, actor_id=actor)
     except (OutOfStockError, ReservationRefusedError) as exc:
-        reason = _("Approved, but the stock is gone: %(detail)s") % {"detail": _stock_detail(exc)}
+        reason = _("Approved, but the stock is gone: %(detail)s") % {"detail": stock_detail(exc)}
         _back_to_draft(order.pk, reason=reason, only_from=Status.PENDING_APPROVAL, thread_id=thread_id)
         return {"outcome": Status.DRAFT.value, "reason": reason, "lines": exc.extra.get("lines", [])}
     return {"outcome": Status.CONFIRMED.value}
 
 
-def _stock_detail(exc: Exception) -> str:
+def stock_detail(exc: Exception) -> str:
     if isinstance(exc, OutOfStockError):
         return ", ".join(
             _("%(sku)s needs %(requested)s, %(available)s available")

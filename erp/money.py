@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import F, Q
+from django.db.models.functions import Round
+
 CENT = Decimal("0.01")
 
 
@@ -28,3 +31,14 @@ def line_amounts(
     subtotal = gross - discount
     tax = money(subtotal * tax_rate / 100)
     return discount, subtotal, tax, subtotal + tax
+
+
+def adds_up(total: str, *parts: str) -> Q:
+    """A check constraint's condition: the ``total`` column equals the sum of the
+    ``parts`` columns to the cent. Rounded because SQLite (the quick start) keeps
+    decimals as floating point, where 1.10 + 2.20 is not 3.30; on PostgreSQL the
+    columns are exact and the rounding changes nothing."""
+    summed = F(parts[0])
+    for part in parts[1:]:
+        summed = summed + F(part)
+    return Q(**{total: Round(summed, 2)})

@@ -24,6 +24,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from erp.money import adds_up
+
 MONEY = {"max_digits": 18, "decimal_places": 2}
 ZERO = Decimal("0.00")
 # Concurrent postings to one account on one day spread over this many balance
@@ -232,7 +234,7 @@ class Invoice(models.Model):
                 name="financeiro_invoice_paid_within_total",
             ),
             models.CheckConstraint(
-                condition=Q(total=models.F("subtotal") + models.F("tax_total")),
+                condition=adds_up("total", "subtotal", "tax_total"),
                 name="financeiro_invoice_total_adds_up",
             ),
         ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start: the whole system on the embedded default (SQLite, Celery eager),
-# migrated, demo users created, served on http://127.0.0.1:8000 (ADDRESS).
+# migrated, demo data loaded (users, stock, sales, books), served on
+# http://127.0.0.1:8000 (ADDRESS).
 #
 # The first run writes .env with the quick-start settings (DEBUG on, SQLite, a
 # generated SECRET_KEY), which every manage.py, celery and make command then
@@ -49,7 +50,6 @@ fi
 
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py seed_demo
-.venv/bin/python manage.py seed_estoque_demo
 cat <<MSG
 
   Index        http://$address/

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import io
+import json
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,11 +20,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.core.management import call_command
 from django.utils import timezone
 
 from core.contract import CompanyInfo, CoreService
 from erp import services
 from estoque.contract import (
+    Availability,
     InsufficientStockError,
     InvalidStockInputError,
     Line,
@@ -33,7 +37,14 @@ from estoque.contract import (
     StockError,
     StockService,
 )
-from financeiro.contract import LedgerService
+from financeiro.contract import (
+    AllocationInput,
+    InvoiceInfo,
+    LedgerService,
+    PaymentInfo,
+    PeriodInfo,
+    PeriodNotClosableError,
+)
 from workflows.contract import RunFinishedError, RunInfo, WorkflowService
 
 
@@ -167,3 +178,86 @@ def cancel_run(*, thread_id: UUID, actor_id: UUID | None, reason: str) -> None:
     """Cancel the run if it is still going (a finished one is left as it is)."""
     with contextlib.suppress(RunFinishedError):
         workflows().cancel(thread_id=thread_id, actor_id=actor_id, reason=reason)
+
+
+# --- Demo data (vendas' seed_demo) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoStock:
+    """estoque's demo: its warehouses by code and products by SKU (ids), and what
+    this run of its seed added (empty when it existed already)."""
+
+    warehouses: Mapping[str, UUID]
+    products: Mapping[str, UUID]
+    added: tuple[str, ...]
+
+
+def seed_demo_stock() -> DemoStock:
+    """Run estoque's demo seed (idempotent) and learn its ids. Through its command,
+    not its contract: estoque's contract has no warehouse lookup (a command is
+    estoque's interface too, and adds no import edge)."""
+    out = io.StringIO()
+    call_command("seed_estoque_demo", as_json=True, stdout=out)
+    data = json.loads(out.getvalue())
+    return DemoStock(
+        warehouses={code: UUID(pk) for code, pk in data["warehouses"].items()},
+        products={sku: UUID(pk) for sku, pk in data["products"].items()},
+        added=tuple(data["added"]),
+    )
+
+
+def invoice(invoice_id: UUID) -> InvoiceInfo:
+    return financeiro().invoice(invoice_id=invoice_id)
+
+
+def record_payment(
+    *,
+    customer_id: UUID,
+    invoice_id: UUID,
+    amount: Decimal,
+    day: datetime.date,
+    method: str = "bank_transfer",
+    reference: str = "",
+    actor_id: UUID | None = None,
+) -> PaymentInfo:
+    """A payment of the customer's, all of it allocated to ``invoice_id``."""
+    return financeiro().record_payment(
+        customer_id=customer_id,
+        date=day,
+        amount=amount,
+        method=method,
+        allocations=[AllocationInput(invoice_id=invoice_id, amount=amount)],
+        reference=reference,
+        actor_id=actor_id,
+    )
+
+
+def periods() -> list[PeriodInfo]:
+    return financeiro().periods()
+
+
+class PeriodRefusedError(Exception):
+    """financeiro will not close the month now (an earlier one is open, it is closing)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def close_period(*, year: int, month: int, actor_id: UUID | None = None) -> PeriodInfo:
+    """Close the month: PeriodRefusedError when financeiro refuses to now."""
+    try:
+        return financeiro().close_period(year=year, month=month, actor_id=actor_id)
+    except PeriodNotClosableError as exc:
+        raise PeriodRefusedError(exc.message) from None
+
+
+def availability(warehouse_id: UUID, product_ids: Sequence[UUID]) -> dict[UUID, Availability]:
+    return {
+        a.product_id: a for a in estoque().availability(warehouse_id=warehouse_id, product_ids=product_ids)
+    }
+
+
+def run(thread_id: UUID) -> RunInfo:
+    return workflows().get(thread_id=thread_id)

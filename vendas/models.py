@@ -22,6 +22,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from erp.money import adds_up
+
 MONEY = {"max_digits": 18, "decimal_places": 2}
 QUANTITY = {"max_digits": 18, "decimal_places": 3}
 UNIT_PRICE = {"max_digits": 18, "decimal_places": 4}
@@ -138,7 +140,7 @@ class SalesOrder(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total=models.F("subtotal") + models.F("tax_total")),
+                condition=adds_up("total", "subtotal", "tax_total"),
                 name="vendas_order_total_adds_up",
             ),
         ]
@@ -169,7 +171,7 @@ class SalesOrderLine(models.Model):
             models.UniqueConstraint(fields=["order", "position"], name="vendas_line_position"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="vendas_line_quantity_positive"),
             models.CheckConstraint(
-                condition=Q(line_total=models.F("subtotal") + models.F("tax")),
+                condition=adds_up("line_total", "subtotal", "tax"),
                 name="vendas_line_total_adds_up",
             ),
         ]

@@ -169,7 +169,9 @@ def customer_info(customer: Customer) -> CustomerInfo:
 def _customer_saved(customer: Customer) -> Customer:
     # Checked here, not left to the database's check constraint, which save_validated
     # would report as a taken code.
-    customer.credit_limit = _decimal(customer.credit_limit, "credit_limit", places=MONEY_PLACES, maximum=MAX_MONEY)
+    customer.credit_limit = _decimal(
+        customer.credit_limit, "credit_limit", places=MONEY_PLACES, maximum=MAX_MONEY
+    )
     return inputs.save_validated(
         customer,
         app=APP,

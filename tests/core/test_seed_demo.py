@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from core.management.commands.seed_demo import read_credentials
+from core.management.commands.seed_demo_users import read_credentials
 from core.models import User
 from erp.permissions import ROLES
 
@@ -17,7 +17,7 @@ DEMO_USERS = {"admin", *(f"demo_{r}" for r in ROLES if r != "admin")}
 
 def seed(credentials_file) -> tuple[dict[str, str], str]:
     out = StringIO()
-    call_command("seed_demo", credentials_file=credentials_file, stdout=out)
+    call_command("seed_demo_users", credentials_file=credentials_file, stdout=out)
     text = out.getvalue()
     return {m[0]: m[2] for m in re.findall(r"^\s+(\S+)\s+(\S+)\s+(\S+)$", text, re.MULTILINE)}, text
 

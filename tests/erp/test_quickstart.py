@@ -132,7 +132,6 @@ def test_run_writes_a_private_env_once_and_serves(checkout):
     assert commands == [
         "manage.py migrate --noinput -v 0",
         "manage.py seed_demo",
-        "manage.py seed_estoque_demo",
         f"manage.py runserver {address}",
     ]
 

@@ -1,6 +1,7 @@
 """`manage.py seed_estoque_demo`: the quick start's demo stock, on PostgreSQL
 and, as `make run` runs it, on SQLite with Celery eager."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -40,7 +41,7 @@ def test_the_demo_has_stock_moves_and_a_valuation_to_look_at():
 
     assert "Demo stock created" in output
     assert set(Warehouse.objects.values_list("code", flat=True)) == {"MAIN", "STORE"}
-    assert Product.objects.count() == 20
+    assert Product.objects.count() == 50
     assert set(StockMove.objects.values_list("kind", flat=True)) == {
         "receipt",
         "transfer_in",
@@ -66,6 +67,21 @@ def test_seeding_again_adds_nothing():
     assert output.strip() == "Demo stock already exists; nothing added."
     assert rows() == first
     assert reconciliation.reconcile() == []
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_json_gives_the_demo_ids_and_what_was_added():
+    out = StringIO()
+    call_command("seed_estoque_demo", json=True, stdout=out)
+    first = json.loads(out.getvalue())
+    out = StringIO()
+    call_command("seed_estoque_demo", json=True, stdout=out)
+    again = json.loads(out.getvalue())
+
+    assert first["warehouses"] == {code: str(pk) for code, pk in Warehouse.objects.values_list("code", "pk")}
+    assert first["products"] == {sku: str(pk) for sku, pk in Product.objects.values_list("sku", "pk")}
+    assert "50 products" in first["added"] and again["added"] == []
+    assert again["warehouses"] == first["warehouses"] and again["products"] == first["products"]
 
 
 @pytest.mark.django_db(databases="__all__")
@@ -110,7 +126,7 @@ def test_the_quick_start_seeds_and_checks_its_demo_stock_on_sqlite(tmp_path):
 
     check = quickstart(tmp_path, "stock_check")
     assert check.returncode == 0, check.stdout + check.stderr
-    assert check.stdout.startswith("Stock OK: 20 product(s), 2 warehouse(s)")
+    assert check.stdout.startswith("Stock OK: 50 product(s), 2 warehouse(s)")
 
     with sqlite3.connect(tmp_path / "quickstart.sqlite3") as db:
         db.execute("UPDATE estoque_product SET stock_value = stock_value + 0.01 WHERE sku = 'COF-ARABICA'")

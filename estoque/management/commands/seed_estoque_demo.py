@@ -1,4 +1,4 @@
-"""Demo stock for the quick start: two warehouses, twenty products, and the
+"""Demo stock for the quick start: two warehouses, fifty products, and the
 documents that give them stock, moves and a valuation to look at.
 
 Everything goes through the services, as the API's calls would: receipts at
@@ -10,10 +10,17 @@ so seeding starts no replenishment run (the next reservation of that toner at
 the store does).
 Each document has a fixed reference and every service is idempotent by it, so
 running the command again adds nothing; warehouses and products are looked up
-by code and SKU and, when they exist, left as they are."""
+by code and SKU and, when they exist, left as they are. Products added to the
+demo later get documents of their own (DEMO-RCPT-004 on), so a database seeded
+by an earlier version gains their stock without an old document changing.
+
+``--json`` prints the demo's warehouse and product ids instead of the summary:
+vendas' ``seed_demo`` runs this command and sells from them (estoque's contract
+looks products up by SKU but warehouses not at all)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
@@ -49,6 +56,37 @@ PRODUCTS = [
     ("TAP-PCK-48", "Packing tape 48 mm × 100 m", "roll", "24", "72"),
     ("TON-HP-26A", "Toner cartridge HP 26A, black", "un", "8", "20"),
     ("WAT-MIN-20L", "Mineral water, 20 L bottle", "un", "10", "30"),
+    # The second thirty (received from DEMO-RCPT-004 on).
+    ("BAT-AA-4", "Alkaline batteries AA, pack of 4", "pack", "30", "120"),
+    ("BIN-PLS-60L", "Plastic storage bin 60 L", "un", "10", "30"),
+    ("BRM-IND-40", "Industrial broom 40 cm", "un", "6", "20"),
+    ("CHR-OFF-ERG", "Ergonomic office chair", "un", "2", "6"),
+    ("CLN-MULTI-5L", "Multi-surface cleaner, 5 L", "un", "12", "40"),
+    ("DSK-SSD-1TB", "SSD 1 TB, SATA", "un", "5", "15"),
+    ("EXT-CRD-5M", "Extension cord 5 m, 4 outlets", "un", "8", "24"),
+    ("FLD-SUS-A4", "Suspension file folders A4, box of 25", "box", "6", "20"),
+    ("GLS-SAFE-CLR", "Safety glasses, clear", "un", "15", "50"),
+    ("HDP-USB-STR", "USB stereo headset", "un", "6", "20"),
+    ("HLM-SAFE-WHT", "Safety helmet, white", "un", "8", "24"),
+    ("INK-EPS-664-K", "Ink bottle Epson 664, black", "un", "10", "30"),
+    ("KNF-UTL-18", "Utility knife 18 mm", "un", "10", "40"),
+    ("LAD-ALU-6", "Aluminium step ladder, 6 steps", "un", "2", "4"),
+    ("MAR-PRM-BLK", "Permanent marker, black, box of 12", "box", "8", "24"),
+    ("NTB-14-I5", 'Notebook 14" Core i5, 16 GB', "un", "2", "5"),
+    ("ORG-DSK-MSH", "Desk organizer, mesh", "un", "5", "20"),
+    ("PAL-JCK-2T", "Pallet jack 2 t", "un", "1", "2"),
+    ("PLG-ADP-3P", "Plug adapter, 3 pins", "un", "20", "80"),
+    ("RCK-STL-5S", "Steel shelving rack, 5 shelves", "un", "2", "6"),
+    ("RTR-WIFI-AC", "Wi-Fi router AC1200", "un", "4", "12"),
+    ("SAN-GEL-500", "Hand sanitizer gel, 500 ml", "un", "24", "96"),
+    ("SCN-BAR-USB", "Barcode scanner, USB", "un", "3", "10"),
+    ("SOP-LIQ-5L", "Liquid soap, 5 L", "un", "10", "30"),
+    ("STP-HVY-24", "Heavy-duty stapler", "un", "5", "15"),
+    ("SUG-CRY-5KG", "Crystal sugar, 5 kg bag", "bag", "8", "24"),
+    ("TEA-MAT-250", "Mate tea, 250 g", "un", "12", "48"),
+    ("TOW-PAP-1000", "Paper towels, pack of 1000 sheets", "pack", "20", "80"),
+    ("USB-DRV-64", "USB flash drive 64 GB", "un", "12", "40"),
+    ("WBD-90X60", "Whiteboard 90×60 cm", "un", "2", "6"),
 ]
 
 # reference, warehouse, lines (sku, quantity, unit cost)
@@ -102,6 +140,67 @@ RECEIPTS = [
             ("WAT-MIN-20L", "24", "15.2000"),
         ],
     ),
+    (
+        "DEMO-RCPT-004",
+        "MAIN",
+        [
+            ("BAT-AA-4", "200", "9.8000"),
+            ("BIN-PLS-60L", "40", "38.5000"),
+            ("BRM-IND-40", "25", "22.9000"),
+            ("CHR-OFF-ERG", "8", "689.0000"),
+            ("CLN-MULTI-5L", "60", "18.7000"),
+            ("DSK-SSD-1TB", "20", "329.0000"),
+            ("EXT-CRD-5M", "35", "34.9000"),
+            ("FLD-SUS-A4", "30", "47.5000"),
+            ("GLS-SAFE-CLR", "70", "11.2000"),
+            ("HDP-USB-STR", "25", "79.9000"),
+            ("HLM-SAFE-WHT", "30", "27.4000"),
+            ("INK-EPS-664-K", "45", "32.9000"),
+            ("KNF-UTL-18", "60", "8.6000"),
+            ("LAD-ALU-6", "5", "289.0000"),
+            ("MAR-PRM-BLK", "40", "26.8000"),
+            ("NTB-14-I5", "6", "3890.0000"),
+            ("ORG-DSK-MSH", "25", "29.9000"),
+            ("PAL-JCK-2T", "3", "1890.0000"),
+            ("PLG-ADP-3P", "100", "3.4500"),
+            ("RCK-STL-5S", "8", "459.0000"),
+            ("RTR-WIFI-AC", "15", "219.0000"),
+            ("SAN-GEL-500", "120", "7.9000"),
+            ("SCN-BAR-USB", "12", "249.0000"),
+            ("SOP-LIQ-5L", "45", "21.3000"),
+            ("STP-HVY-24", "18", "64.9000"),
+            ("SUG-CRY-5KG", "30", "22.4000"),
+            ("TEA-MAT-250", "60", "6.9000"),
+            ("TOW-PAP-1000", "100", "15.6000"),
+            ("USB-DRV-64", "50", "36.9000"),
+            ("WBD-90X60", "7", "149.0000"),
+        ],
+    ),
+    # A second supplier, dearer for some, cheaper for others.
+    (
+        "DEMO-RCPT-005",
+        "MAIN",
+        [
+            ("BAT-AA-4", "100", "10.4500"),
+            ("DSK-SSD-1TB", "10", "312.0000"),
+            ("GLS-SAFE-CLR", "30", "11.9000"),
+            ("SAN-GEL-500", "60", "7.4900"),
+            ("TOW-PAP-1000", "50", "16.2000"),
+            ("USB-DRV-64", "30", "33.5000"),
+        ],
+    ),
+    (
+        "DEMO-RCPT-006",
+        "STORE",
+        [
+            ("BAT-AA-4", "40", "10.1000"),
+            ("HDP-USB-STR", "8", "82.0000"),
+            ("SAN-GEL-500", "36", "7.7500"),
+            ("SUG-CRY-5KG", "10", "22.9000"),
+            ("TEA-MAT-250", "24", "7.1000"),
+            ("USB-DRV-64", "15", "35.9000"),
+        ],
+    ),
 ]
 
 TRANSFER = (
@@ -139,7 +238,15 @@ class Command(BaseCommand):
         "reservations) for the quick start. Idempotent: running it again adds nothing."
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            dest="as_json",
+            help="Print the demo's warehouse and product ids (and what was added) as JSON instead.",
+        )
+
+    def handle(self, *args, as_json: bool = False, **options):
         self.added: list[str] = []
         with atomic(APP):  # all of the demo or none of it
             warehouses, products = self._warehouses(), self._products()
@@ -177,10 +284,23 @@ class Command(BaseCommand):
                     warehouse_id=warehouses[warehouse],
                     lines=[Line(products[s], Decimal(q)) for s, q in lines],
                 )
-        if self.added:
+        if as_json:
+            self._print_json(warehouses, products)
+        elif self.added:
             self.stdout.write("Demo stock created: " + ", ".join(self.added) + ".")
         else:
             self.stdout.write("Demo stock already exists; nothing added.")
+
+    def _print_json(self, warehouses: dict, products: dict) -> None:
+        self.stdout.write(
+            json.dumps(
+                {
+                    "warehouses": {code: str(pk) for code, pk in warehouses.items()},
+                    "products": {sku: str(pk) for sku, pk in products.items()},
+                    "added": self.added,
+                }
+            )
+        )
 
     def _warehouses(self) -> dict:
         existing = dict(

@@ -1,4 +1,6 @@
-"""Demo users for the quick start: an admin and one user per role.
+"""Demo users for the quick start: an admin and one user per role
+(``manage.py seed_demo_users``; vendas' ``seed_demo``, which ``make run`` runs,
+starts with it).
 
 Only missing users are created, each with a fresh random password that is
 printed once and kept in a local credentials file (mode 0600, git-ignored); an
@@ -19,7 +21,7 @@ from erp.permissions import ADMIN, ROLES
 
 CREDENTIALS_FILE = ".demo-credentials"
 _HEADER = (
-    "# Demo users created by `manage.py seed_demo` (make run): username role password.\n"
+    "# Demo users created by `manage.py seed_demo_users` (make run): username role password.\n"
     "# Change a password with `manage.py changepassword <username>`; this file is not updated then.\n"
 )
 

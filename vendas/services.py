@@ -515,15 +515,36 @@ def _quantities(order: SalesOrder) -> dict[UUID, Decimal]:
     return dict(totals)
 
 
-def credit_exposure(order: SalesOrder) -> Decimal:
-    """What the customer would owe with this order: finance's receivable, the
-    customer's confirmed and shipped orders not invoiced yet, and this one."""
-    committed = (
+@dataclass(frozen=True)
+class _Credit:
+    """The credit check a confirm passed: re-made under the customer's row lock
+    when the order is marked, so two confirms racing each other cannot both
+    slip under the limit."""
+
+    limit: Decimal
+    receivable: Decimal
+
+
+class _OverLimitError(Exception):
+    def __init__(self, exposure: Decimal):
+        super().__init__(str(exposure))
+        self.exposure = exposure
+
+
+def _committed(order: SalesOrder) -> Decimal:
+    """The customer's confirmed and shipped orders but this one: owed, but not yet invoiced."""
+    total = (
         SalesOrder.objects.filter(customer_id=order.customer_id, status__in=COMMITTED)
         .exclude(pk=order.pk)
         .aggregate(total=Sum("total"))["total"]
     )
-    return interfaces.receivable_balance(order.customer_id) + (committed or ZERO) + order.total
+    return total or ZERO
+
+
+def credit_exposure(order: SalesOrder, receivable: Decimal) -> Decimal:
+    """What the customer would owe with this order: finance's receivable, the
+    customer's confirmed and shipped orders not invoiced yet, and this one."""
+    return receivable + _committed(order) + order.total
 
 
 def order_confirm(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
@@ -532,11 +553,16 @@ def order_confirm(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
     order = _order_get(order_id)
     _refuse(order, (Status.DRAFT,), _("confirmed"))
     limit = order.customer.credit_limit
-    if limit > 0:
-        exposure = credit_exposure(order)
-        if exposure > limit:
-            return _request_approval(order, exposure=exposure, limit=limit, actor_id=actor_id)
-    return _reserve_and_confirm(order.pk, from_status=Status.DRAFT, actor_id=actor_id)
+    if limit <= 0:
+        return _reserve_and_confirm(order.pk, from_status=Status.DRAFT, actor_id=actor_id)
+    credit = _Credit(limit=limit, receivable=interfaces.receivable_balance(order.customer_id))
+    exposure = credit_exposure(order, credit.receivable)
+    if exposure <= limit:
+        try:
+            return _reserve_and_confirm(order.pk, from_status=Status.DRAFT, actor_id=actor_id, credit=credit)
+        except _OverLimitError as over:  # another order of the customer's was confirmed meanwhile
+            exposure = over.exposure
+    return _request_approval(_order_get(order.pk), exposure=exposure, limit=limit, actor_id=actor_id)
 
 
 def _new_attempt(order_id: UUID, from_status: str) -> tuple[SalesOrder, ReservationAttempt]:
@@ -593,7 +619,9 @@ def _short_lines(order: SalesOrder, shortage: interfaces.StockShortageError) -> 
     ]
 
 
-def _reserve_and_confirm(order_id: UUID, *, from_status: str, actor_id: UUID | None) -> SalesOrder:
+def _reserve_and_confirm(
+    order_id: UUID, *, from_status: str, actor_id: UUID | None, credit: _Credit | None = None
+) -> SalesOrder:
     order, attempt = _new_attempt(order_id, from_status)
     try:
         interfaces.reserve(
@@ -612,16 +640,31 @@ def _reserve_and_confirm(order_id: UUID, *, from_status: str, actor_id: UUID | N
         _release(attempt, actor_id=actor_id)  # the outcome is unknown: give back whatever it held
         raise
     try:
-        return _mark_confirmed(order_id, attempt, from_status=from_status)
+        return _mark_confirmed(
+            order_id, attempt, from_status=from_status, credit=credit, today=interfaces.today()
+        )
     except BaseException:
         _release(attempt, actor_id=actor_id)
         raise
 
 
-def _mark_confirmed(order_id: UUID, attempt: ReservationAttempt, *, from_status: str) -> SalesOrder:
+def _mark_confirmed(
+    order_id: UUID,
+    attempt: ReservationAttempt,
+    *,
+    from_status: str,
+    credit: _Credit | None,
+    today: datetime.date,
+) -> SalesOrder:
     with atomic(APP):
         order = _locked(order_id)
         _refuse(order, (from_status,), _("confirmed"))
+        if credit is not None:
+            # Confirms of one customer's orders take turns here, each seeing the ones before it.
+            Customer.objects.select_for_update(no_key=True).get(pk=order.customer_id)
+            exposure = credit_exposure(order, credit.receivable)
+            if exposure > credit.limit:
+                raise _OverLimitError(exposure)
         held = ReservationAttempt.objects.select_for_update().get(pk=attempt.pk)
         if held.outcome != Outcome.PENDING:  # the stale-reservation task gave up on it
             raise OrderStateError(_("The reservation timed out; confirm the order again."))
@@ -629,7 +672,7 @@ def _mark_confirmed(order_id: UUID, attempt: ReservationAttempt, *, from_status:
         held.save(update_fields=["outcome", "updated_at"])
         order.status = Status.CONFIRMED
         order.reservation_ref = attempt.order_ref
-        order.confirmed_on = interfaces.today()
+        order.confirmed_on = today
         order.status_reason = ""
         order.save()
         publish(

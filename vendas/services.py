@@ -455,6 +455,16 @@ def order_create(
     return _order_get(order.id)
 
 
+def _refuse_while_confirming(order: SalesOrder) -> None:
+    """A draft whose stock estoque is being asked to hold (or to give back) keeps
+    its lines until that is settled: the reservation must match the order."""
+    if order.reservation_attempts.filter(outcome__in=[Outcome.PENDING, Outcome.RELEASE]).exists():
+        raise OrderStateError(
+            _("Order %(number)s is being confirmed (or its stock given back); try again in a moment.")
+            % {"number": order.number}
+        )
+
+
 def order_update(order: SalesOrder, *, actor_id: UUID | None = None, **fields) -> SalesOrder:
     """Change a draft: its customer, warehouse, date, notes, or all its lines at once."""
     checked = _checked_lines(fields["lines"]) if "lines" in fields else None
@@ -470,6 +480,7 @@ def order_update(order: SalesOrder, *, actor_id: UUID | None = None, **fields) -
     with atomic(APP):
         locked = _locked(order.pk)
         _refuse(locked, EDITABLE, _("changed"))
+        _refuse_while_confirming(locked)
         if buyer is not None and buyer.pk != locked.customer_id:
             locked.customer, locked.payment_terms_days = buyer, buyer.payment_terms_days
         if warehouse is not None:
@@ -497,8 +508,7 @@ def order_delete(order: SalesOrder, *, actor_id: UUID | None = None) -> None:
     with atomic(APP):
         locked = _locked(order.pk)
         _refuse(locked, EDITABLE, _("deleted"))
-        if locked.reservation_attempts.exclude(outcome__in=[Outcome.RELEASED, Outcome.SHIPPED]).exists():
-            raise OrderStateError(_("Stock is still being given back for this order; try again in a moment."))
+        _refuse_while_confirming(locked)
         DeletedOrder.objects.create(
             number=locked.number, order_id=locked.pk, customer_id=locked.customer_id, deleted_by=actor_id
         )

@@ -254,3 +254,23 @@ def test_a_confirmed_order_cannot_be_edited_or_deleted():
         services.order_update(order, notes="too late")
     with pytest.raises(OrderStateError):
         services.order_delete(order)
+
+
+def test_a_draft_being_confirmed_cannot_be_changed_until_estoque_has_answered(monkeypatch):
+    warehouse = WarehouseFactory()
+    product = stocked(warehouse, quantity=5)
+    order = draft(line(product, "2"), warehouse=warehouse)
+    reserve = interfaces.reserve
+    refused = []
+
+    def edited_meanwhile(**kwargs):
+        with pytest.raises(OrderStateError) as error:
+            services.order_update(order, lines=[line(product, "5")])
+        refused.append(error.value)
+        return reserve(**kwargs)
+
+    monkeypatch.setattr(interfaces, "reserve", edited_meanwhile)
+    confirmed = services.order_confirm(order_id=order.pk)
+    assert refused and "being confirmed" in refused[0].message
+    assert confirmed.lines.get().quantity == Decimal("2.000")
+    assert level(product, warehouse)[1] == Decimal("2.000")

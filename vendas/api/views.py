@@ -140,7 +140,8 @@ def _order_fields(data: dict) -> dict:
 
 
 def _rendered(order, status_code=status.HTTP_200_OK) -> Response:
-    return Response(s.OrderSerializer(services.order_get(order.pk)).data, status=status_code)
+    # The services return the order as it now is, its customer and lines loaded.
+    return Response(s.OrderSerializer(order).data, status=status_code)
 
 
 TRANSITION = _("A status that does not allow it is 409 `invalid_transition`.")

@@ -562,6 +562,11 @@ def order_confirm(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
     pending_approval with a ``sales_order_approval`` run."""
     order = _order_get(order_id)
     _refuse(order, (Status.DRAFT,), _("confirmed"))
+    if not order.customer.is_active:
+        raise OrderStateError(
+            _("Customer %(code)s is inactive: activate it to confirm its orders.")
+            % {"code": order.customer.code}
+        )
     limit = order.customer.credit_limit
     if limit <= 0:
         return _reserve_and_confirm(order.pk, from_status=Status.DRAFT, actor_id=actor_id)

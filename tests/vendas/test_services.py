@@ -13,7 +13,7 @@ from tests.estoque.factories import ProductFactory, WarehouseFactory, stocked
 from tests.vendas.factories import CustomerFactory, draft, line
 from vendas import interfaces, services
 from vendas.contract import InvalidSalesInputError, OrderStateError, OutOfStockError, ReservationRefusedError
-from vendas.models import DeletedOrder, ReservationAttempt, SalesOrder
+from vendas.models import Customer, DeletedOrder, ReservationAttempt, SalesOrder
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -274,3 +274,12 @@ def test_a_draft_being_confirmed_cannot_be_changed_until_estoque_has_answered(mo
     assert refused and "being confirmed" in refused[0].message
     assert confirmed.lines.get().quantity == Decimal("2.000")
     assert level(product, warehouse)[1] == Decimal("2.000")
+
+
+def test_an_inactive_customers_draft_is_not_confirmed():
+    order = draft()
+    Customer.objects.filter(pk=order.customer_id).update(is_active=False)
+    with pytest.raises(OrderStateError) as refused:
+        services.order_confirm(order_id=order.pk)
+    assert "inactive" in refused.value.message
+    assert not ReservationAttempt.objects.exists()

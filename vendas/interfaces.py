@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import io
 import json
+import time
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -98,8 +99,17 @@ class WarehouseRefusedError(StockRefusedError):
 # --- Company -----------------------------------------------------------------------
 
 
+# The company's settings change rarely and every confirm and shipment reads them:
+# kept per process for a minute.
+COMPANY_TTL_SECONDS = 60.0
+_company: list[tuple[float, CompanyInfo]] = []
+
+
 def company() -> CompanyInfo:
-    return core().company()
+    now = time.monotonic()
+    if not _company or now - _company[0][0] > COMPANY_TTL_SECONDS:
+        _company[:] = [(now, core().company())]
+    return _company[0][1]
 
 
 def today(info: CompanyInfo | None = None) -> datetime.date:

@@ -569,28 +569,39 @@ def order_confirm(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
         )
     limit = order.customer.credit_limit
     if limit <= 0:
-        return _reserve_and_confirm(order.pk, from_status=Status.DRAFT, actor_id=actor_id)
+        return _reserve_and_confirm(order, from_status=Status.DRAFT, actor_id=actor_id)
     credit = _Credit(limit=limit, receivable=interfaces.receivable_balance(order.customer_id))
     exposure = credit_exposure(order, credit.receivable)
     if exposure <= limit:
         try:
-            return _reserve_and_confirm(order.pk, from_status=Status.DRAFT, actor_id=actor_id, credit=credit)
+            return _reserve_and_confirm(order, from_status=Status.DRAFT, actor_id=actor_id, credit=credit)
         except _OverLimitError as over:  # another order of the customer's was confirmed meanwhile
             exposure = over.exposure
     return _request_approval(_order_get(order.pk), exposure=exposure, limit=limit, actor_id=actor_id)
 
 
-def _new_attempt(order_id: UUID, from_status: str) -> tuple[SalesOrder, ReservationAttempt]:
+def _new_attempt(order: SalesOrder, from_status: str) -> tuple[SalesOrder, ReservationAttempt]:
+    """Write the attempt down before estoque is asked; the order as it is then
+    (read again only if it changed since ``order`` was read)."""
     with atomic(APP):
-        order = _locked(order_id)
-        _refuse(order, (from_status,), _("confirmed"))
+        locked = _locked(order.pk)
+        _refuse(locked, (from_status,), _("confirmed"))
         number = (
-            order.reservation_attempts.order_by("-attempt").values_list("attempt", flat=True).first() or 0
+            locked.reservation_attempts.order_by("-attempt").values_list("attempt", flat=True).first() or 0
         ) + 1
         attempt = ReservationAttempt.objects.create(
-            order=order, attempt=number, order_ref=f"{order.pk}:{number}", outcome=Outcome.PENDING
+            order=locked, attempt=number, order_ref=f"{locked.pk}:{number}", outcome=Outcome.PENDING
         )
-    return _order_get(order_id), attempt
+    # From here on its lines cannot change (_refuse_while_confirming).
+    return (order if locked.updated_at == order.updated_at else _order_get(order.pk)), attempt
+
+
+def _with_row(order: SalesOrder, row: SalesOrder) -> SalesOrder:
+    """``order`` (its customer and lines loaded) with the columns of ``row``, the
+    same order just written: no need to read it all again."""
+    for field in SalesOrder._meta.concrete_fields:
+        setattr(order, field.attname, getattr(row, field.attname))
+    return order
 
 
 def _settle(attempt: ReservationAttempt, outcome: str, *, only_from: Iterable[str] | None = None) -> bool:
@@ -635,9 +646,9 @@ def _short_lines(order: SalesOrder, shortage: interfaces.StockShortageError) -> 
 
 
 def _reserve_and_confirm(
-    order_id: UUID, *, from_status: str, actor_id: UUID | None, credit: _Credit | None = None
+    order: SalesOrder, *, from_status: str, actor_id: UUID | None, credit: _Credit | None = None
 ) -> SalesOrder:
-    order, attempt = _new_attempt(order_id, from_status)
+    order, attempt = _new_attempt(order, from_status)
     try:
         interfaces.reserve(
             order_ref=attempt.order_ref,
@@ -656,7 +667,7 @@ def _reserve_and_confirm(
         raise
     try:
         return _mark_confirmed(
-            order_id, attempt, from_status=from_status, credit=credit, today=interfaces.today()
+            order, attempt, from_status=from_status, credit=credit, today=interfaces.today()
         )
     except BaseException:
         _release(attempt, actor_id=actor_id)
@@ -664,7 +675,7 @@ def _reserve_and_confirm(
 
 
 def _mark_confirmed(
-    order_id: UUID,
+    order: SalesOrder,
     attempt: ReservationAttempt,
     *,
     from_status: str,
@@ -672,35 +683,35 @@ def _mark_confirmed(
     today: datetime.date,
 ) -> SalesOrder:
     with atomic(APP):
-        order = _locked(order_id)
-        _refuse(order, (from_status,), _("confirmed"))
+        locked = _locked(order.pk)
+        _refuse(locked, (from_status,), _("confirmed"))
         if credit is not None:
             # Confirms of one customer's orders take turns here, each seeing the ones before it.
-            Customer.objects.select_for_update(no_key=True).get(pk=order.customer_id)
-            exposure = credit_exposure(order, credit.receivable)
+            Customer.objects.select_for_update(no_key=True).get(pk=locked.customer_id)
+            exposure = credit_exposure(locked, credit.receivable)
             if exposure > credit.limit:
                 raise _OverLimitError(exposure)
-        held = ReservationAttempt.objects.select_for_update().get(pk=attempt.pk)
-        if held.outcome != Outcome.PENDING:  # the stale-reservation task gave up on it
+        held = ReservationAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
+            outcome=Outcome.HELD, updated_at=timezone.now()
+        )
+        if not held:  # the stale-reservation task gave up on it
             raise OrderStateError(_("The reservation timed out; confirm the order again."))
-        held.outcome = Outcome.HELD
-        held.save(update_fields=["outcome", "updated_at"])
-        order.status = Status.CONFIRMED
-        order.reservation_ref = attempt.order_ref
-        order.confirmed_on = today
-        order.status_reason = ""
-        order.save()
+        locked.status, locked.reservation_ref = Status.CONFIRMED, attempt.order_ref
+        locked.confirmed_on, locked.status_reason = today, ""
+        locked.save(
+            update_fields=["status", "reservation_ref", "confirmed_on", "status_reason", "updated_at"]
+        )
         publish(
             events.OrderConfirmed(
-                order_id=order.pk,
-                number=order.number,
-                customer_id=order.customer_id,
-                warehouse_id=order.warehouse_id,
-                confirmed_on=order.confirmed_on,
-                total=order.total,
+                order_id=locked.pk,
+                number=locked.number,
+                customer_id=locked.customer_id,
+                warehouse_id=locked.warehouse_id,
+                confirmed_on=today,
+                total=locked.total,
             )
         )
-    return _order_get(order_id)
+    return _with_row(order, locked)
 
 
 # --- Orders: credit approval -------------------------------------------------------------
@@ -773,7 +784,7 @@ def approval_confirm(*, order_id: Any, thread_id: UUID, approved_by: Any = None)
     if order.status != Status.PENDING_APPROVAL:
         return {"outcome": order.status}
     try:
-        _reserve_and_confirm(order.pk, from_status=Status.PENDING_APPROVAL, actor_id=actor)
+        _reserve_and_confirm(order, from_status=Status.PENDING_APPROVAL, actor_id=actor)
     except (OutOfStockError, ReservationRefusedError) as exc:
         reason = _("Approved, but the stock is gone: %(detail)s") % {"detail": stock_detail(exc)}
         _back_to_draft(order.pk, reason=reason, only_from=Status.PENDING_APPROVAL, thread_id=thread_id)
@@ -870,17 +881,19 @@ def order_ship(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
             SalesOrder.objects.filter(pk=order.pk).update(shipping_started_at=None, updated_at=timezone.now())
         raise ReservationRefusedError(refused.message) from None
     # Any other failure leaves the order shipping: shipping again is safe (estoque ships a reference once).
-    company = interfaces.company()
+    currency = interfaces.company().base_currency
     with atomic(APP):
         locked = _locked(order.pk)
         if locked.status == Status.CONFIRMED:
             locked.status, locked.shipped_on = Status.SHIPPED, shipment.shipped_on
-            locked.save()
+            locked.save(update_fields=["status", "shipped_on", "updated_at"])
             ReservationAttempt.objects.filter(order=locked, order_ref=order_ref).update(
                 outcome=Outcome.SHIPPED, updated_at=timezone.now()
             )
-            publish(_shipped_event(_order_get(order.pk), shipment.shipped_on, company.base_currency))
-    return _order_get(order.pk)
+            # A confirmed order's lines and totals no longer change: the first read has them.
+            publish(_shipped_event(_with_row(order, locked), shipment.shipped_on, currency))
+    # Read the row once more: with the quick start's eager relay the invoice has been issued by now.
+    return _with_row(order, SalesOrder.objects.get(pk=order.pk))
 
 
 def order_cancel(*, order_id: Any, reason: Any = "", actor_id: UUID | None = None) -> SalesOrder:

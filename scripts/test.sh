@@ -11,9 +11,10 @@ if [ "${1:-}" = "--split" ]; then split=1; shift; fi
 # Each phase's time, so a slow CI run says where the time went.
 phase() {
   local name=$1; shift
-  local start=$SECONDS
-  "$@"
-  echo "test.sh: phase ${name} took $((SECONDS - start)) s"
+  local start=$SECONDS status=0
+  "$@" || status=$?
+  echo "test.sh: phase ${name} took $((SECONDS - start)) s"  # failed or not
+  return "$status"
 }
 phase bootstrap scripts/bootstrap.sh dev
 phase services scripts/ensure-services.sh
@@ -59,10 +60,19 @@ export LOG_FORMAT=console
 export WORKER_METRICS_PORT=0
 export BEAT_METRICS_PORT=0
 if [ -n "$split" ]; then
+  # Named after the run's database (erp_<app> by default, <name>_<app> for a
+  # TEST_DATABASE_URL of <name>): runs on different databases never share one.
+  server="${DATABASE_URL%%\?*}"
   for app in $(.venv/bin/python -m config.domain_apps splittable); do
-    export "${app^^}_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/erp_${app}"
+    export "${app^^}_DATABASE_URL=${server%/*}/${server##*/}_${app}"
   done
   echo "test.sh: split run, one database per domain app"
 fi
 
-phase "pytest${split:+ (split)}" .venv/bin/python -m pytest "$@"
+# On TEST_WORKERS pytest-xdist processes (2, this machine's cores; 0: all in this
+# one), each with test databases (test_erp_gw0...) and a cache database of its
+# own. A file's tests stay together, in the order one process runs them
+# (tests/parallel.py): its module fixtures (a broker, a Celery worker, gunicorn)
+# start as often as without xdist, and no test needing the migrations' rows runs
+# after a transactional test has flushed them.
+phase "pytest${split:+ (split)}" .venv/bin/python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -6,6 +6,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.core.factories import UserFactory
+from tests.parallel import in_order_file_scheduling, own_cache_per_worker
 from tests.worker import RabbitBroker, RabbitNode, RedisBroker, RedisServer, Worker, publishing_to
 from tests.workflows import sample  # noqa: F401 - test-only workflow definitions
 
@@ -20,6 +21,18 @@ def pytest_addoption(parser):
         help="run only the tests that use a database (the split-database pass: the rest "
         "does not depend on where the apps' tables live and ran in the first pass)",
     )
+
+
+def pytest_configure(config):
+    own_cache_per_worker(config)  # under pytest-xdist (tests/parallel.py)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile`` keeps the collected order on every worker (tests/parallel.py)."""
+    if config.getvalue("dist") == "loadfile":
+        return in_order_file_scheduling(config, log)
+    return None
 
 
 def pytest_collection_modifyitems(config, items):

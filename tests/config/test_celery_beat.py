@@ -10,10 +10,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 import config.celery
-from tests.worker import Beat, free_port, wait_until
+from tests.worker import Beat, RedisBroker, free_port, wait_until
 
-# The broker the beat connects to (its own Redis database, the tests' cache's).
-BROKER = "redis://127.0.0.1:6379/9"
 # No periodic task falls due while the test runs: nothing is queued on that broker.
 QUIET = {"EVENTS_SWEEP_SECONDS": "3600"}
 
@@ -35,10 +33,14 @@ def answers(url: str):
 
 @pytest.fixture
 def beat(tmp_path):
+    # The broker the beat connects to: a redis-server of the test's own, on a free
+    # port (not the machine's Redis, which parallel or concurrent runs share).
+    broker = RedisBroker(tmp_path)
+    broker.start()
     started = []
 
     def start(**settings: str) -> Beat:
-        process = Beat(BROKER, tmp_path / f"beat-{len(started)}.log", **QUIET, **settings)
+        process = Beat(broker.url, tmp_path / f"beat-{len(started)}.log", **QUIET, **settings)
         started.append(process)
         process.start()
         return process
@@ -46,6 +48,7 @@ def beat(tmp_path):
     yield start
     for process in started:
         process.kill()
+    broker.stop()
 
 
 # Marked so that the test database exists: the beat's /readyz connects to it.

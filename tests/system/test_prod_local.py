@@ -8,6 +8,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,6 +33,14 @@ def fetch(url: str, headers: dict | None = None):
         return error.code, dict(error.headers), error.read()
 
 
+def prod_local_database() -> str:
+    """The script's database, named after the run's (erp_prod_local_test for the
+    default erp) and the pytest-xdist worker's: concurrent runs never share it."""
+    name = urlsplit(os.environ["DATABASE_URL"]).path.strip("/")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}_prod_local_test" + (f"_{worker}" if worker else "")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     port = free_port()
@@ -40,7 +49,7 @@ def server(tmp_path_factory):
         for key, value in os.environ.items()
         if not key.endswith("DATABASE_URL") and key not in ("DEBUG", "SECURE_SSL_REDIRECT", "CACHE_URL")
     }
-    env.update(PORT=str(port), PROD_LOCAL_DATABASE="erp_prod_local_test", WEB_CONCURRENCY="2")
+    env.update(PORT=str(port), PROD_LOCAL_DATABASE=prod_local_database(), WEB_CONCURRENCY="2")
     log = (tmp_path_factory.mktemp("prod-local") / "server.log").open("wb")
     process = subprocess.Popen(
         ["scripts/prod-local.sh"],

@@ -1,5 +1,5 @@
 # Two commands matter: `make run` (quick start) and `make test` (everything CI runs).
-.PHONY: run test test-one-db lint worker beat bench-http bench-events bench-workflows bench-estoque bench-financeiro env-docs
+.PHONY: run test test-one-db lint worker beat bench-http bench-events bench-workflows bench-estoque bench-financeiro bench-order-flow env-docs
 
 run:  ## start the system on SQLite with eager Celery and demo users
 	scripts/run.sh
@@ -44,6 +44,9 @@ bench-estoque:  ## bench/estoque: reserve and ship through the service vs hand-w
 
 bench-financeiro:  ## bench/financeiro: posting and reports through the ledger vs hand-written SQL
 	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.financeiro
+
+bench-order-flow:  ## bench/order_flow: create, confirm, ship over HTTP vs GET /auth/me/ on the same gunicorn
+	scripts/bootstrap.sh dev && scripts/ensure-services.sh && .venv/bin/python -m bench.order_flow
 
 env-docs:  ## regenerate .env.example from config/env.py
 	.venv/bin/python -m config.env --dotenv > .env.example

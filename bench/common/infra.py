@@ -136,6 +136,52 @@ def poll_until(poll, done, timeout: float, what: str, interval: float):
         time.sleep(interval)
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stats():
+    """(pid, process group, CPU seconds used: user + system) of every process
+    (Linux /proc; nothing elsewhere). Processes that exited are not counted."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # After "pid (comm)": state ppid pgrp ... utime (12th) stime (13th)
+            yield int(entry.name), int(fields[2]), (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds used so far by the live processes of a process group."""
+    return sum(cpu for _pid, group, cpu in _proc_stats() if group == pgid)
+
+
+def postgres_cpu_seconds(dbname: str) -> float:
+    """CPU seconds used so far by the live PostgreSQL backends connected to
+    ``dbname`` (their process title names it): with persistent connections
+    (CONN_MAX_AGE), the difference over a run is that run's database work."""
+    total = 0.0
+    for pid, _group, cpu in _proc_stats():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {dbname} " in title:
+            total += cpu
+    return total
+
+
+def host_cpu_seconds() -> dict[str, float]:
+    """The host's CPU seconds so far, summed over its CPUs (Linux /proc/stat):
+    ``busy`` (every process, kernel included), ``iowait`` and ``idle``."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (ticks + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq + steal
+    return {"busy": busy / _CLOCK_TICKS, "iowait": iowait / _CLOCK_TICKS, "idle": idle / _CLOCK_TICKS}
+
+
 class GroupProcess:
     """A subprocess in a process group of its own, its output in a log file.
     ``stop`` always ends the whole group: children it forked (pool processes,
@@ -164,6 +210,10 @@ class GroupProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the group's live processes (0 when stopped)."""
+        return group_cpu_seconds(self.proc.pid) if self.proc is not None else 0.0
 
     def log_tail(self, lines: int = 40) -> str:
         try:

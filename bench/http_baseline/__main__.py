@@ -13,7 +13,7 @@ import argparse
 import math
 from statistics import median
 
-from bench.common import cli
+from bench.common import cli, web
 from bench.common.infra import PROJECT_DIR, RESULTS_DIR, prepare_database
 from bench.http_baseline import load, server
 
@@ -64,21 +64,6 @@ def check_run(name: str, result: load.RunResult) -> None:
             f"{name}: {failed} of {attempted} requests failed "
             f"(statuses {result.statuses}, socket errors {result.socket_errors})"
         )
-
-
-def server_log_summary(limit: int = 20) -> list[str]:
-    """Distinct lines of the server log with their counts (a warning per worker repeats)."""
-    try:
-        lines = [ln.rstrip() for ln in GUNICORN_LOG.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return []
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line] = counts.get(line, 0) + 1
-    shown = [f"  {n:>4} x {line[:300]}" for line, n in counts.items()]
-    if len(shown) > limit:
-        shown = [*shown[:limit], f"  ... {len(shown) - limit} more distinct lines"]
-    return shown
 
 
 def summarize(runs: dict[str, list[load.RunResult]]) -> dict:
@@ -234,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     summary = summarize(runs)
     print_table(summary, args.repeats, meta)
-    log_lines = server_log_summary()
+    log_lines = web.log_summary(GUNICORN_LOG)
     if log_lines:
         print(f"\ngunicorn/Django output at WARNING or above ({GUNICORN_LOG}), distinct lines:")
         print("\n".join(log_lines))

@@ -6,18 +6,15 @@ return a :class:`RunResult`. Responses other than 200 are counted per status cod
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import os
 import shutil
 import subprocess
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 
-HOST = "127.0.0.1"
+from bench.common import httpload
 
 
 @dataclass
@@ -150,81 +147,27 @@ def run_wrk(
 
 # --- Python fallback ---------------------------------------------------------
 
-MAX_REQUESTS_PER_CONNECTION = 1_000_000  # a hard bound besides the clock
-
-
-def _percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(pct / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
 
 def run_python(
     url_path: str, port: int, *, connections: int, duration: float, authorization: str = ""
 ) -> RunResult:
-    """``connections`` threads, each with one keep-alive http.client connection
-    (reopened when the server closes it, as gunicorn's sync worker does after every
-    response), requesting until the deadline."""
-    headers = {"Accept": "application/json"}
-    if authorization:
-        headers["Authorization"] = authorization
-    latencies: list[list[float]] = [[] for _ in range(connections)]
-    statuses: list[dict[str, int]] = [{} for _ in range(connections)]
-    errors: list[dict[str, int]] = [{} for _ in range(connections)]
-    start_barrier = threading.Barrier(connections + 1)
-    deadline_box: list[float] = [0.0]
-
-    def worker(i: int) -> None:
-        conn = http.client.HTTPConnection(HOST, port, timeout=10)
-        lat, st, err = latencies[i], statuses[i], errors[i]
-        start_barrier.wait()
-        deadline = deadline_box[0]
-        try:
-            for _ in range(MAX_REQUESTS_PER_CONNECTION):
-                t0 = time.perf_counter()
-                if t0 >= deadline:
-                    break
-                try:
-                    conn.request("GET", url_path, headers=headers)
-                    response = conn.getresponse()
-                    response.read()
-                except (OSError, http.client.HTTPException) as exc:
-                    kind = "timeout" if isinstance(exc, TimeoutError) else exc.__class__.__name__
-                    err[kind] = err.get(kind, 0) + 1
-                    conn.close()
-                    continue
-                lat.append(time.perf_counter() - t0)
-                key = str(response.status)
-                st[key] = st.get(key, 0) + 1
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(connections)]
-    for t in threads:
-        t.start()
-    began = time.perf_counter()
-    deadline_box[0] = began + duration
-    start_barrier.wait()
-    for t in threads:
-        t.join(timeout=duration + 30)
-    elapsed = time.perf_counter() - began
-    if any(t.is_alive() for t in threads):
-        raise RuntimeError("python load generator: a connection did not finish in time")
-    all_lat = sorted(x for per in latencies for x in per)
-    total_statuses: dict[str, int] = {}
-    total_errors: dict[str, int] = {}
-    for per, total in ((statuses, total_statuses), (errors, total_errors)):
-        for d in per:
-            for k, v in d.items():
-                total[k] = total.get(k, 0) + v
+    """``bench.common.httpload`` with one GET per iteration: ``connections``
+    threads, each with one keep-alive http.client connection (reopened when the
+    server closes it, as gunicorn's sync worker does after every response)."""
+    result = httpload.run_clients(
+        port,
+        clients=connections,
+        duration=duration,
+        iteration_of=lambda i: lambda client: client.call("get", "GET", url_path),
+        headers={"Authorization": authorization} if authorization else {},
+    )
+    get = result.steps.get("get", {"count": 0, "p50_ms": math.nan, "p95_ms": math.nan, "p99_ms": math.nan})
     return RunResult(
-        requests=len(all_lat),
-        duration_s=elapsed,
-        p50_ms=_percentile(all_lat, 50) * 1000,
-        p95_ms=_percentile(all_lat, 95) * 1000,
-        p99_ms=_percentile(all_lat, 99) * 1000,
-        statuses=dict(sorted(total_statuses.items())),
-        socket_errors=total_errors,
+        requests=get["count"],
+        duration_s=result.elapsed_s,
+        p50_ms=get["p50_ms"],
+        p95_ms=get["p95_ms"],
+        p99_ms=get["p99_ms"],
+        statuses=get.get("statuses", {}),
+        socket_errors={k.removeprefix("get: "): v for k, v in result.errors.items()},
     )

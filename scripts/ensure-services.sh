@@ -38,6 +38,24 @@ ensure_postgres() {
   if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
     as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\""
   fi
+  ensure_postgres_connections
+}
+
+# The concurrency tests hold a connection per thread on each database they touch
+# (30 confirms at once on vendas' and estoque's databases in the split run), while
+# the suite's other process runs Celery workers with connections of their own:
+# PostgreSQL's default of 100 is too few. Raised once, with a restart, and said so.
+POSTGRES_CONNECTIONS=300
+ensure_postgres_connections() {
+  local current version
+  current=$(PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'show max_connections')
+  if [ "$current" -lt "$POSTGRES_CONNECTIONS" ]; then
+    echo "ensure-services: raising PostgreSQL's max_connections from $current to $POSTGRES_CONNECTIONS (the concurrency tests need them); restarting it"
+    PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "ALTER SYSTEM SET max_connections = $POSTGRES_CONNECTIONS"
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+    wait_for PostgreSQL postgres_up
+  fi
 }
 
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }

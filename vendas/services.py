@@ -123,17 +123,23 @@ class _CheckedLine:
 
 
 def _checked_line(line: Any, where: str) -> _CheckedLine:
-    get = line.get if isinstance(line, dict) else lambda name, default=None: getattr(line, name, default)
-    unit_price, tax_rate = get("unit_price"), get("tax_rate")
+    """An OrderLineInput's values checked (a remote caller may send anything)."""
+    unit_price, tax_rate = getattr(line, "unit_price", None), getattr(line, "tax_rate", None)
     return _CheckedLine(
-        product_id=_uuid(get("product_id"), f"{where}.product"),
+        product_id=_uuid(getattr(line, "product_id", None), f"{where}.product"),
         quantity=_decimal(
-            get("quantity"), f"{where}.quantity", places=QUANTITY_PLACES, maximum=MAX_QUANTITY, positive=True
+            getattr(line, "quantity", None),
+            f"{where}.quantity",
+            places=QUANTITY_PLACES,
+            maximum=MAX_QUANTITY,
+            positive=True,
         ),
         unit_price=None
         if unit_price is None
         else _decimal(unit_price, f"{where}.unit_price", places=PRICE_PLACES, maximum=MAX_PRICE),
-        discount_percent=_percent(get("discount_percent", Decimal("0")), f"{where}.discount_percent"),
+        discount_percent=_percent(
+            getattr(line, "discount_percent", Decimal("0")), f"{where}.discount_percent"
+        ),
         tax_rate=None if tax_rate is None else _percent(tax_rate, f"{where}.tax_rate"),
     )
 
@@ -202,15 +208,11 @@ def customer_delete(customer: Customer) -> None:
     Customer.objects.filter(pk=customer.pk).delete()
 
 
-def _customer_get(customer_id: Any, field: str = "customer") -> Customer:
+def customer(*, customer_id: Any) -> CustomerInfo:
     try:
-        return Customer.objects.get(pk=_uuid(customer_id, field))
+        return customer_info(Customer.objects.get(pk=_uuid(customer_id, "customer")))
     except Customer.DoesNotExist:
         raise CustomerNotFoundError() from None
-
-
-def customer(*, customer_id: Any) -> CustomerInfo:
-    return customer_info(_customer_get(customer_id))
 
 
 def _active_customer(customer_id: Any) -> Customer:

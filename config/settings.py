@@ -371,6 +371,7 @@ CELERY_TASK_ROUTES = {
         "erp.tasks.purge_idempotency_keys",
         "workflows.tick",
         "vendas.release_stale_reservations",
+        "financeiro.bill_month_end",
     )
 }
 # Each run does all the work that is due, so a run whose successor has long been
@@ -399,6 +400,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "vendas.release_stale_reservations",
         "schedule": timedelta(seconds=60),
         "options": {"expires": 120},
+    },
+    # Month-end billing: the first run after a month ends invoices its month-end customers' shipments.
+    "bill-month-end": {
+        "task": "financeiro.bill_month_end",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 2 * 3600},
     },
     "prune-events": {
         "task": "erp.tasks.prune_events",

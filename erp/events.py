@@ -131,6 +131,16 @@ def publish(event: DomainEvent, *, using: str | None = None) -> None:
     event_published.send(sender=type(event), event=event, using=alias)
 
 
+def delivered_inline() -> bool:
+    """True when subscribers run in the publishing process as soon as its
+    transaction commits (Celery eager: the tests and the quick start). A
+    service that returns what it just wrote reads it again then, since a
+    subscriber may have changed it; with a broker it cannot have yet."""
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager)
+
+
 class PayloadMismatchError(EventError):
     """The event does not fit the subscriber: a version it does not understand
     or a payload its schema cannot read. Retrying cannot help: dead-lettered."""

@@ -53,7 +53,14 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from erp import handover, metrics, sweeper
-from erp.events import PayloadMismatchError, ReceivedEvent, event_published, subscription, subscriptions_for
+from erp.events import (
+    PayloadMismatchError,
+    ReceivedEvent,
+    delivered_inline,
+    event_published,
+    subscription,
+    subscriptions_for,
+)
 from erp.models import Delivery, InboxRecord, OutboxEvent
 from erp.routers import alias_for_app
 
@@ -83,7 +90,7 @@ def record(sender, event, using, **kwargs) -> None:
 
 
 def _after_commit(delivery_ids: list[int], alias: str) -> None:
-    if current_app.conf.task_always_eager:  # tests and the quick start: deliver inline, now
+    if delivered_inline():  # tests and the quick start: deliver now, in this process
         sweeper.ensure_started(sweep)  # the quick start has no beat: failed deliveries retried in-process
         _send_committed(delivery_ids, alias)
     else:

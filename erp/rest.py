@@ -4,8 +4,10 @@ CRUD written through services, canonical UUID paths, input validation."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
+from django.db import models
 from rest_framework import serializers, viewsets
 
 # A canonical UUID only: anything else is an unknown path (404), not a 400.
@@ -23,6 +25,28 @@ class DecimalField(serializers.DecimalField):
             digits, exponent = digits[:-1], exponent + 1
         super().validate_precision(Decimal((sign, digits or (0,), exponent)))
         return value
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose decimals read like the services (DecimalField
+    above) and whose fields are built from the model once per class: DRF
+    introspects the model again for every instance, which cost more than the
+    rest of rendering an order. Each instance still gets its own copies (DRF
+    binds fields to their serializer), made the way DRF copies declared fields.
+    Not for a serializer whose fields depend on its instance or context."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DecimalField: DecimalField,
+    }
+
+    def get_fields(self):
+        cls = type(self)
+        prototypes = cls.__dict__.get("_field_prototypes")
+        if prototypes is None:
+            prototypes = super().get_fields()
+            cls._field_prototypes = prototypes
+        return copy.deepcopy(prototypes)
 
 
 class ServiceWrittenViewSet(viewsets.ModelViewSet):

@@ -8,10 +8,11 @@ because apps never import each other.) Posting accounts say which account an
 automatic posting uses; fiscal periods are added here and closed by an action
 that calls the service.
 
-The journal, invoices and payments are facts the services recorded: read-only
-(corrections are reversals, through the API), with the searches and filters an
-accountant works with; every changelist joins what its rows show, so a page
-costs the same queries whatever its length.
+The journal, invoices, payments and the shipments kept for month-end billing
+are facts the services recorded: read-only (corrections are reversals, through
+the API), with the searches and filters an accountant works with; every
+changelist joins what its rows show, so a page costs the same queries whatever
+its length.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from financeiro.models import (
     JournalLine,
     Payment,
     PaymentAllocation,
+    PendingInvoice,
     PostingAccount,
 )
 
@@ -233,3 +235,37 @@ class PaymentAdmin(BooksAdmin):
     date_hierarchy = "date"
     list_select_related = ("entry",)
     inlines = [PaymentAllocationInline]
+
+
+@admin.register(PendingInvoice)
+class PendingInvoiceAdmin(BooksAdmin):
+    """Shipments of customers invoiced at month end: billed by beat's hourly
+    task (or manage.py bill_month_end) once their month has ended."""
+
+    list_display = (
+        "order_number",
+        "customer_name",
+        "shipped_on",
+        "bills_on",
+        "total",
+        "tax_total",
+        "invoice",
+        "billed_at",
+    )
+    list_filter = (("billed_at", admin.EmptyFieldListFilter), "shipped_on")
+    search_fields = ("order_number", "customer_name", "customer_code", "invoice__number")
+    date_hierarchy = "shipped_on"
+    list_select_related = ("invoice",)
+    exclude = ("lines",)
+    readonly_fields = ("bills_on", "invoice_lines")
+
+    @admin.display(description=gettext_lazy("bills on"))
+    def bills_on(self, pending):
+        return pending.bills_on
+
+    @admin.display(description=gettext_lazy("lines"))
+    def invoice_lines(self, pending):
+        return "; ".join(
+            f"{line['quantity']} × {line['sku'] or line['description']} @ {line['unit_price']}"
+            for line in pending.lines
+        )

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from decimal import Decimal
 
+from django.utils import timezone
+
+from core.contract import CoreService
 from erp import services
 from estoque.contract import StockService
 from workflows.contract import WorkflowService
+
+
+def core() -> CoreService:
+    return services.get("core")
 
 
 def estoque() -> StockService:
@@ -20,3 +29,13 @@ def workflows() -> WorkflowService:
 def stock_value() -> Decimal:
     """estoque's running stock value: what the inventory account must equal."""
     return estoque().stock_value()
+
+
+def today() -> datetime.date:
+    """The company's business date (its timezone; the server's if unknown): the
+    date that decides which months have ended for month-end billing."""
+    try:
+        zone = zoneinfo.ZoneInfo(core().company().timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.localdate()
+    return timezone.localdate(timezone=zone)

@@ -17,6 +17,8 @@ places (ARCHITECTURE: Money).
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import uuid
 from decimal import Decimal
 
@@ -310,3 +312,58 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} to {self.invoice_id}"
+
+
+class PendingInvoice(models.Model):
+    """A shipment of a customer invoiced at month end (``vendas.OrderShipped``
+    with ``invoicing`` ``month_end``): everything its invoice needs, kept until
+    ``services.bill_month_end`` issues it once the shipping month has ended
+    (issued on the month's last day). One per order; ``invoice`` and
+    ``billed_at`` are set together when it is billed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_id = models.UUIDField(_("order"), unique=True)
+    order_number = models.CharField(_("order number"), max_length=32, blank=True, default="")
+    # The customer's snapshot when the order shipped, as an invoice keeps it.
+    customer_id = models.UUIDField(_("customer"))
+    customer_code = models.CharField(_("customer code"), max_length=64, blank=True, default="")
+    customer_name = models.CharField(_("customer name"), max_length=200)
+    customer_tax_id = models.CharField(_("customer tax id"), max_length=64, blank=True, default="")
+    shipped_on = models.DateField(_("shipped on"))
+    payment_terms_days = models.PositiveIntegerField(_("payment terms (days)"))
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="")
+    # The invoice's lines: InvoiceLineInput's fields, decimals and ids as strings.
+    lines = models.JSONField(_("lines"))
+    total = models.DecimalField(_("total"), **MONEY)
+    tax_total = models.DecimalField(_("tax total"), **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    invoice = models.OneToOneField(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="pending_shipment"
+    )
+    billed_at = models.DateTimeField(_("billed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["shipped_on", "order_number"]
+        indexes = [
+            # What month-end billing and a month's close look for: the shipments not billed yet.
+            models.Index(
+                fields=["shipped_on"], condition=Q(billed_at__isnull=True), name="financeiro_pending_unbilled"
+            ),
+            models.Index(fields=["customer_id", "shipped_on"], name="financeiro_pending_customer"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(invoice__isnull=True, billed_at__isnull=True)
+                | Q(invoice__isnull=False, billed_at__isnull=False),
+                name="financeiro_pending_billed_with_invoice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number or str(self.order_id)
+
+    @property
+    def bills_on(self) -> datetime.date:
+        """The invoice's issue date: the last day of the shipping month."""
+        day = self.shipped_on
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -6,9 +6,11 @@ has an open month before it), so nothing posts into it while the checks and
 the confirmation happen, then starts the run (the workflows app commits it on
 its own: no call to another app inside a transaction of ours) and records its
 ``thread_id`` on the period; a run that cannot start reopens the period. The run's steps call ``check`` and
-``finish``; a run that fails or is cancelled (the engine's events, see
-subscribers.py) or a confirmation that says no calls ``reopen``. Each is
-idempotent: a step may run twice, an event may be redelivered.
+``finish`` (whose ``close_period`` refuses, as ``check`` does, a month with
+shipments still awaiting month-end billing: one may arrive between the two); a
+run that fails or is cancelled (the engine's events, see subscribers.py) or a
+confirmation that says no calls ``reopen``. Each is idempotent: a step may run
+twice, an event may be redelivered.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def check(*, period_id: str, thread_id: UUID, year: int, month: int) -> dict:
     as_of = last_day(year, month)
     trial = reports.trial_balance(as_of=as_of)
     problems = [str(difference) for difference in reconciliation.ledger_differences(include_stock=True)]
+    awaiting = services.awaiting_billing_reason(year, month)
+    if awaiting is not None:
+        problems.append(awaiting)
     if trial.total_debit != trial.total_credit:
         problems.append(
             _("The trial balance as of %(date)s does not balance: debits %(debit)s, credits %(credit)s.")

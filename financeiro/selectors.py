@@ -16,6 +16,7 @@ from financeiro.models import (
     JournalLine,
     Payment,
     PaymentAllocation,
+    PendingInvoice,
 )
 
 
@@ -51,6 +52,10 @@ def payments() -> QuerySet[Payment]:
         .annotate(unallocated=F("amount") - Coalesce(Sum("allocations__amount"), Value(Decimal("0.00"))))
         .prefetch_related(Prefetch("allocations", queryset=allocations))
     )
+
+
+def pending_invoices() -> QuerySet[PendingInvoice]:
+    return PendingInvoice.objects.using(_db()).select_related("invoice")
 
 
 def periods() -> QuerySet[FiscalPeriod]:

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -33,6 +35,7 @@ from django.db import IntegrityError, connections
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from erp import inputs
 from erp.db import alias, atomic
@@ -59,6 +62,7 @@ from financeiro.contract import (
     InvoiceLineInput,
     InvoiceMismatchError,
     InvoiceNotFoundError,
+    LedgerError,
     LedgerService,
     OverAllocationError,
     PaymentInfo,
@@ -82,6 +86,7 @@ from financeiro.models import (
     JournalLine,
     Payment,
     PaymentAllocation,
+    PendingInvoice,
     PostingAccount,
 )
 
@@ -97,6 +102,8 @@ MAX_LINES = 1000
 MAX_MEMO = 500
 MAX_SOURCE = 40
 MAX_SOURCE_REF = 200
+
+log = logging.getLogger(__name__)
 
 
 def _db() -> str:
@@ -863,6 +870,38 @@ def _invoice_posting(number: str, subtotal: Decimal, tax: Decimal, total: Decima
     return lines
 
 
+def _invoice_lines(lines: Any) -> list[InvoiceLineInfo]:
+    return [
+        _invoice_line(line, f"lines.{i}") for i, line in enumerate(_sequence(lines, "lines", required=True))
+    ]
+
+
+def _invoice_totals(
+    checked: Sequence[InvoiceLineInfo], *, expected_totals: tuple[Decimal, Decimal] | None, order: Any
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Subtotal, tax total and total of the lines; InvoiceMismatchError unless
+    they are ``expected_totals`` (total, tax total: the order's), when given."""
+    subtotal = sum((line.subtotal for line in checked), ZERO)
+    tax_total = sum((line.tax for line in checked), ZERO)
+    total = subtotal + tax_total
+    if total <= 0:
+        raise _invalid("lines", "zero_total", _("An invoice's total must be greater than zero."))
+    if expected_totals is not None and expected_totals != (total, tax_total):
+        raise InvoiceMismatchError(
+            _(
+                "Order %(order)s totals %(expected)s with tax %(expected_tax)s, but its lines invoice at %(total)s with tax %(tax)s."
+            )
+            % {
+                "order": order,
+                "expected": expected_totals[0],
+                "expected_tax": expected_totals[1],
+                "total": total,
+                "tax": tax_total,
+            }
+        )
+    return subtotal, tax_total, total
+
+
 def issue_invoice(
     *,
     customer: Any,
@@ -884,28 +923,11 @@ def issue_invoice(
     due = _date(due_date, "due_date")
     if due < issued:
         raise _invalid("due_date", "before_issue_date", _("The due date cannot be before the issue date."))
-    checked = [
-        _invoice_line(line, f"lines.{i}") for i, line in enumerate(_sequence(lines, "lines", required=True))
-    ]
+    checked = _invoice_lines(lines)
     order_uuid = None if order_id is None else _uuid(order_id, "order")
-    subtotal = sum((line.subtotal for line in checked), ZERO)
-    tax_total = sum((line.tax for line in checked), ZERO)
-    total = subtotal + tax_total
-    if total <= 0:
-        raise _invalid("lines", "zero_total", _("An invoice's total must be greater than zero."))
-    if expected_totals is not None and expected_totals != (total, tax_total):
-        raise InvoiceMismatchError(
-            _(
-                "Order %(order)s totals %(expected)s with tax %(expected_tax)s, but its lines invoice at %(total)s with tax %(tax)s."
-            )
-            % {
-                "order": order_number or order_uuid,
-                "expected": expected_totals[0],
-                "expected_tax": expected_totals[1],
-                "total": total,
-                "tax": tax_total,
-            }
-        )
+    subtotal, tax_total, total = _invoice_totals(
+        checked, expected_totals=expected_totals, order=order_number or order_uuid
+    )
     with atomic(APP):
         if order_uuid is not None:
             existing = Invoice.objects.using(_db()).filter(order_id=order_uuid).first()
@@ -994,6 +1016,209 @@ def _invoice_get(invoice_id: Any) -> Invoice:
 
 def invoice(*, invoice_id: Any) -> InvoiceInfo:
     return invoice_info(_invoice_get(invoice_id))
+
+
+# --- Month-end billing (faturamento mensal) -------------------------------------------
+
+PER_SHIPMENT, MONTH_END = "per_shipment", "month_end"
+INVOICING = (PER_SHIPMENT, MONTH_END)
+MAX_PAYMENT_TERMS_DAYS = 3650
+# How many of a month's unbilled orders a refused close names (then "and N more").
+LISTED_ORDERS = 10
+
+
+def invoicing_mode(value: Any) -> str:
+    """A shipment's ``invoicing`` (vendas.OrderShipped), one financeiro knows:
+    an unknown one is refused rather than invoiced the wrong way."""
+    if value not in INVOICING:
+        raise _invalid(
+            "invoicing",
+            "invalid_choice",
+            _("Unknown invoicing %(value)r: one of %(modes)s.")
+            % {"value": value, "modes": ", ".join(INVOICING)},
+        )
+    return value
+
+
+def _line_json(line: InvoiceLineInfo) -> dict[str, str | None]:
+    return {
+        "quantity": str(line.quantity),
+        "unit_price": str(line.unit_price),
+        "description": line.description,
+        "product_id": None if line.product_id is None else str(line.product_id),
+        "sku": line.sku,
+        "discount_percent": str(line.discount_percent),
+        "tax_rate": str(line.tax_rate),
+    }
+
+
+def _line_input(data: dict[str, Any]) -> InvoiceLineInput:
+    product_id = data.get("product_id")
+    return InvoiceLineInput(
+        quantity=Decimal(data["quantity"]),
+        unit_price=Decimal(data["unit_price"]),
+        description=data.get("description", ""),
+        product_id=None if product_id is None else UUID(product_id),
+        sku=data.get("sku", ""),
+        discount_percent=Decimal(data.get("discount_percent", "0")),
+        tax_rate=Decimal(data.get("tax_rate", "0")),
+    )
+
+
+def hold_for_month_end(
+    *,
+    customer: CustomerSnapshot,
+    shipped_on: Any,
+    payment_terms_days: Any,
+    lines: Sequence[InvoiceLineInput],
+    order_id: Any,
+    order_number: str,
+    currency: str,
+    total: Any,
+    tax_total: Any,
+) -> PendingInvoice:
+    """Keep the shipment of a customer invoiced at month end until its month
+    has ended (``bill_month_end`` then issues its invoice). Checked now as its
+    invoice will be (InvoiceMismatchError if its lines do not invoice at the
+    order's totals), so a bad shipment is refused when it arrives, not at month
+    end. Idempotent by order: a redelivered event adds nothing."""
+    snapshot = _customer(customer)
+    day = _date(shipped_on, "shipped_on")
+    terms = payment_terms_days
+    if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= MAX_PAYMENT_TERMS_DAYS:
+        raise _invalid(
+            "payment_terms_days",
+            "invalid",
+            _("Between 0 and %(max)d days.") % {"max": MAX_PAYMENT_TERMS_DAYS},
+        )
+    order_uuid = _uuid(order_id, "order")
+    number = _text(order_number, "order_number", max_length=32)
+    checked = _invoice_lines(lines)
+    expected = (_amount(total, "total"), _amount(tax_total, "tax_total"))
+    _invoice_totals(checked, expected_totals=expected, order=number or order_uuid)
+    with atomic(APP):
+        pending, _created = PendingInvoice.objects.using(_db()).get_or_create(
+            order_id=order_uuid,
+            defaults={
+                "order_number": number,
+                "customer_id": snapshot.id,
+                "customer_code": snapshot.code,
+                "customer_name": snapshot.name,
+                "customer_tax_id": snapshot.tax_id,
+                "shipped_on": day,
+                "payment_terms_days": terms,
+                "currency": _text(currency, "currency", max_length=3),
+                "lines": [_line_json(line) for line in checked],
+                "total": expected[0],
+                "tax_total": expected[1],
+            },
+        )
+        return pending
+
+
+@dataclass(frozen=True)
+class MonthEndBilling:
+    """What a month-end billing run did: the shipments it invoiced, and those it
+    could not (with the reason; they stay pending for the next run)."""
+
+    billed: list[PendingInvoice]
+    failed: list[tuple[PendingInvoice, str]]
+
+
+def _bill_one(pending_id: UUID) -> PendingInvoice | None:
+    """Invoice one pending shipment in a transaction of its own; None when it is
+    billed already or another run is billing it (its row is locked)."""
+    with atomic(APP):
+        pending = (
+            PendingInvoice.objects.using(_db())
+            .select_for_update(skip_locked=True)
+            .filter(pk=pending_id, billed_at__isnull=True)
+            .first()
+        )
+        if pending is None:
+            return None
+        issued = pending.bills_on
+        invoice = issue_invoice(
+            customer=CustomerSnapshot(
+                id=pending.customer_id,
+                name=pending.customer_name,
+                code=pending.customer_code,
+                tax_id=pending.customer_tax_id,
+            ),
+            issue_date=issued,
+            due_date=issued + datetime.timedelta(days=pending.payment_terms_days),
+            lines=[_line_input(line) for line in pending.lines],
+            order_id=pending.order_id,
+            order_number=pending.order_number,
+            currency=pending.currency,
+            post_on=first_open_day(issued),
+            expected_totals=(pending.total, pending.tax_total),
+        )
+        pending.invoice_id, pending.billed_at = invoice.id, timezone.now()
+        pending.save(using=_db(), update_fields=["invoice", "billed_at"])
+        return pending
+
+
+def month_end_billing(*, as_of: Any) -> MonthEndBilling:
+    """Invoice every pending shipment of a month that ended before ``as_of``'s
+    month: issued on its month's last day, due after its payment terms, posted
+    in the first open period from then on; one invoice per order, each in its
+    own transaction (a refused one does not hold the others back). Safe to run
+    twice, and concurrently: each row is locked while it is billed, and billed once."""
+    first = _date(as_of, "as_of").replace(day=1)
+    due = list(
+        PendingInvoice.objects.using(_db())
+        .filter(billed_at__isnull=True, shipped_on__lt=first)
+        .order_by("shipped_on", "order_number", "pk")
+        .values_list("pk", flat=True)
+    )
+    billed, failed = [], []
+    for pending_id in due:
+        try:
+            pending = _bill_one(pending_id)
+        except LedgerError as error:
+            row = PendingInvoice.objects.using(_db()).get(pk=pending_id)
+            log.error("financeiro: month-end billing of order %s refused: %s", row, error.message)
+            failed.append((row, error.message))
+            continue
+        if pending is not None:
+            billed.append(pending)
+    return MonthEndBilling(billed=billed, failed=failed)
+
+
+def bill_month_end(*, as_of: Any) -> int:
+    """``month_end_billing``; how many shipments it invoiced."""
+    return len(month_end_billing(as_of=as_of).billed)
+
+
+def awaiting_month_end_billing(year: int, month: int) -> list[str]:
+    """The order numbers of the month's shipments not billed at month end yet."""
+    first = datetime.date(year, month, 1)
+    last = first.replace(day=calendar.monthrange(year, month)[1])
+    return list(
+        PendingInvoice.objects.using(_db())
+        .filter(billed_at__isnull=True, shipped_on__range=(first, last))
+        .order_by("shipped_on", "order_number", "pk")
+        .values_list("order_number", flat=True)
+    )
+
+
+def awaiting_billing_reason(year: int, month: int) -> str | None:
+    """Why the month cannot close yet: shipments of it wait for month-end
+    billing (their invoices are dated on its last day). None when none wait."""
+    numbers = awaiting_month_end_billing(year, month)
+    return _awaiting_reason(year, month, numbers) if numbers else None
+
+
+def _awaiting_reason(year: int, month: int, numbers: list[str]) -> str:
+    listed = ", ".join(numbers[:LISTED_ORDERS])
+    if len(numbers) > LISTED_ORDERS:
+        listed += _(" and %(count)d more") % {"count": len(numbers) - LISTED_ORDERS}
+    return ngettext(
+        "%(count)d shipment of %(period)s awaits month-end billing (%(orders)s): run manage.py bill_month_end.",
+        "%(count)d shipments of %(period)s await month-end billing (%(orders)s): run manage.py bill_month_end.",
+        len(numbers),
+    ) % {"count": len(numbers), "period": f"{year}-{month:02d}", "orders": listed}
 
 
 # --- Payments -------------------------------------------------------------------------
@@ -1236,6 +1461,17 @@ def _refuse_out_of_order(period: FiscalPeriod) -> None:
         )
 
 
+def _refuse_awaiting_billing(period: FiscalPeriod) -> None:
+    """A month does not close while shipments of it wait for month-end billing
+    (awaiting_billing_reason)."""
+    numbers = awaiting_month_end_billing(period.year, period.month)
+    if numbers:
+        raise PeriodNotClosableError(
+            _awaiting_reason(period.year, period.month, numbers),
+            extra={"awaiting_month_end_billing": numbers},
+        )
+
+
 def refuse_to_close(period: FiscalPeriod) -> None:
     """PeriodNotClosableError unless ``period`` is open and every earlier one closed."""
     if period.status != FiscalPeriod.Status.OPEN:
@@ -1296,6 +1532,7 @@ def close_period(*, year: Any, month: Any, actor_id: UUID | None = None) -> Peri
                 extra={"period_status": period.status},
             )
         _refuse_out_of_order(period)
+        _refuse_awaiting_billing(period)
         period.status, period.closed_at, period.closed_by = (
             FiscalPeriod.Status.CLOSED,
             timezone.now(),

@@ -1,5 +1,6 @@
 """financeiro's event handlers: the postings other apps' facts cause (API.md's
-postings) and the invoice of a shipped order. Each schema lists exactly the
+postings) and the invoice of a shipped order (at once, or kept for month-end
+billing when the customer is invoiced so). Each schema lists exactly the
 payload fields its handler reads; the relay runs a handler once per event, in a
 transaction on financeiro's database, and each posting is idempotent by its
 source besides. A fact dated in a closed month is booked on the first day of
@@ -116,13 +117,20 @@ class OrderShipped:
     tax_total: Decimal
     total: Decimal
     currency: str = ""
+    # Events from before month-end billing carry no invoicing: they are invoiced at once.
+    invoicing: str = "per_shipment"
 
 
 @subscribe("vendas.OrderShipped", name="financeiro.invoice_shipped_order", schema=OrderShipped)
 def invoice_shipped_order(event: ReceivedEvent[OrderShipped]) -> None:
-    # A mismatch of totals raises: retried, then dead-lettered for someone to look at.
+    """The shipment's invoice now, or (a customer invoiced at month end) kept
+    until bill_month_end issues it once the shipping month has ended."""
+    # A mismatch of totals, or an invoicing financeiro does not know, raises:
+    # retried, then dead-lettered for someone to look at.
     data, customer = event.data, event.data.customer
-    services.invoice_order(
+    invoicing = services.invoicing_mode(data.invoicing)
+    bill = services.hold_for_month_end if invoicing == services.MONTH_END else services.invoice_order
+    bill(
         customer=CustomerSnapshot(
             id=customer.id, name=customer.name, code=customer.code, tax_id=customer.tax_id
         ),

@@ -5,10 +5,11 @@ is created; financeiro.apps imports this module).
 period_close.py), with the period already marked ``closing``. It checks the
 books (every entry balanced, the day balances and invoices agree with their
 lines, the trial balance as of the month's last day balances, the inventory
-account equals estoque's stock value); a failed check fails the run listing
-every reason (and reopens the period; an admin may retry once fixed). Then a
-finance user other than the one who started it confirms (maker ≠ checker), and
-the period closes, publishing PeriodClosed; a "no" reopens it.
+account equals estoque's stock value, no shipment of the month still awaits
+month-end billing); a failed check fails the run listing every reason (and
+reopens the period; an admin may retry once fixed). Then a finance user other
+than the one who started it confirms (maker ≠ checker), and the period closes,
+publishing PeriodClosed; a "no" reopens it.
 """
 
 from __future__ import annotations

@@ -51,8 +51,17 @@ class CustomerForm(ServiceForm):
 class CustomerAdmin(ServiceAdmin):
     form = CustomerForm
     delete_service = staticmethod(services.customer_delete)
-    list_display = ("code", "name", "tax_id", "email", "credit_limit", "payment_terms_days", "is_active")
-    list_filter = ("is_active",)
+    list_display = (
+        "code",
+        "name",
+        "tax_id",
+        "email",
+        "credit_limit",
+        "payment_terms_days",
+        "invoicing",
+        "is_active",
+    )
+    list_filter = ("is_active", "invoicing")
     search_fields = ("code", "name", "tax_id")
     readonly_fields = ("created_at", "updated_at")
 

@@ -56,6 +56,8 @@ class CustomerInfo:
     credit_limit: Decimal  # 0: no limit
     payment_terms_days: int
     is_active: bool
+    # per_shipment: finance invoices each shipment; month_end: a month's shipments once it has ended.
+    invoicing: str = "per_shipment"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class OrderShipped(DomainEvent):
     warehouse_id: UUID
     shipped_on: date
     payment_terms_days: int
+    # The customer's invoicing when the order shipped: "per_shipment" (finance invoices it
+    # now) or "month_end" (finance bills it once the shipping month has ended).
+    invoicing: str
     currency: str
     lines: list[ShippedLine]
     subtotal: Decimal

@@ -32,6 +32,10 @@ ZERO = Decimal("0.00")
 
 
 class Customer(models.Model):
+    class Invoicing(models.TextChoices):
+        PER_SHIPMENT = "per_shipment", _("per shipment")
+        MONTH_END = "month_end", _("at month end")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -40,6 +44,18 @@ class Customer(models.Model):
     # 0 means no limit: orders of this customer never wait for a credit approval.
     credit_limit = models.DecimalField(_("credit limit"), **MONEY, default=ZERO)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
+    # Sent with each OrderShipped: financeiro invoices the shipment at once, or bills the
+    # month's shipments once the month has ended (faturamento mensal).
+    invoicing = models.CharField(
+        _("invoicing"),
+        max_length=16,
+        choices=Invoicing.choices,
+        default=Invoicing.PER_SHIPMENT,
+        help_text=_(
+            "per_shipment: each shipment is invoiced when it ships; month_end: the month's shipments are "
+            "invoiced on the month's last day, once the month has ended."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -30,13 +30,15 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db import connections
+from django.db.models import F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from erp import inputs
-from erp.db import atomic
-from erp.events import publish
+from erp.db import alias, atomic
+from erp.events import delivered_inline, publish
 from erp.money import line_amounts
 from vendas import events, interfaces, selectors
 from vendas.contract import (
@@ -156,7 +158,16 @@ def _checked_lines(lines: Any) -> list[_CheckedLine]:
 
 # --- Customers ----------------------------------------------------------------------
 
-CUSTOMER_FIELDS = ("code", "name", "tax_id", "email", "credit_limit", "payment_terms_days", "is_active")
+CUSTOMER_FIELDS = (
+    "code",
+    "name",
+    "tax_id",
+    "email",
+    "credit_limit",
+    "payment_terms_days",
+    "invoicing",
+    "is_active",
+)
 
 
 def customer_info(customer: Customer) -> CustomerInfo:
@@ -169,6 +180,7 @@ def customer_info(customer: Customer) -> CustomerInfo:
         credit_limit=customer.credit_limit,
         payment_terms_days=customer.payment_terms_days,
         is_active=customer.is_active,
+        invoicing=customer.invoicing,
     )
 
 
@@ -282,10 +294,10 @@ def _order_get(order_id: Any) -> SalesOrder:
         raise OrderNotFoundError() from None
 
 
-def _locked(order_id: UUID) -> SalesOrder:
+def _locked(order_id: UUID, **annotations) -> SalesOrder:
     """The order, locked until the transaction ends (call inside atomic(APP))."""
     try:
-        return SalesOrder.objects.select_for_update(no_key=True).get(pk=order_id)
+        return SalesOrder.objects.select_for_update(no_key=True).annotate(**annotations).get(pk=order_id)
     except SalesOrder.DoesNotExist:
         raise OrderNotFoundError() from None
 
@@ -347,12 +359,19 @@ def _refuse(order: SalesOrder, allowed: Iterable[str], action: str) -> None:
 # --- Orders: drafts ------------------------------------------------------------------
 
 
+_NEXT_NUMBER_SQL = (
+    "INSERT INTO {table} (year, last) VALUES (%s, 1) "
+    "ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+)
+
+
 def _next_number(year: int) -> str:
-    """The next gap-free number of ``year`` (the counter row stays locked until commit)."""
-    counter, _created = OrderCounter.objects.select_for_update().get_or_create(year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"SO-{year}-{counter.last:06d}"
+    """The next gap-free number of ``year``: one statement (PostgreSQL and SQLite),
+    and the counter row stays locked until commit."""
+    with connections[alias(APP)].cursor() as cursor:
+        cursor.execute(_NEXT_NUMBER_SQL.format(table=OrderCounter._meta.db_table), [year])
+        (last,) = cursor.fetchone()
+    return f"SO-{year}-{last:06d}"
 
 
 def _priced_lines(checked: Sequence[_CheckedLine]) -> list[SalesOrderLine]:
@@ -454,7 +473,18 @@ def order_create(
         _set_lines(order, priced)
         order.save()
         SalesOrderLine.objects.bulk_create(priced)
-    return _order_get(order.id)
+    return _as_read(order, priced)
+
+
+def _as_read(order: SalesOrder, lines: list[SalesOrderLine]) -> SalesOrder:
+    """``order`` as _order_get would read it back (its customer and its lines,
+    in position order) without reading it: every column was set here."""
+    # What prefetch_related leaves on an instance: the related queryset, already evaluated.
+    read = SalesOrderLine.objects.filter(order=order).order_by("position")
+    read._result_cache = sorted(lines, key=lambda line: line.position)
+    read._prefetch_done = True
+    order._prefetched_objects_cache = {"lines": read}
+    return order
 
 
 def _refuse_while_confirming(order: SalesOrder) -> None:
@@ -585,12 +615,11 @@ def order_confirm(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
 def _new_attempt(order: SalesOrder, from_status: str) -> tuple[SalesOrder, ReservationAttempt]:
     """Write the attempt down before estoque is asked; the order as it is then
     (read again only if it changed since ``order`` was read)."""
+    last_attempt = ReservationAttempt.objects.filter(order=OuterRef("pk")).order_by("-attempt")
     with atomic(APP):
-        locked = _locked(order.pk)
+        locked = _locked(order.pk, last_attempt=Subquery(last_attempt.values("attempt")[:1]))
         _refuse(locked, (from_status,), _("confirmed"))
-        number = (
-            locked.reservation_attempts.order_by("-attempt").values_list("attempt", flat=True).first() or 0
-        ) + 1
+        number = (locked.last_attempt or 0) + 1
         attempt = ReservationAttempt.objects.create(
             order=locked, attempt=number, order_ref=f"{locked.pk}:{number}", outcome=Outcome.PENDING
         )
@@ -684,13 +713,13 @@ def _mark_confirmed(
     credit: _Credit | None,
     today: datetime.date,
 ) -> SalesOrder:
+    # The order's lines, totals and customer cannot change while it is being
+    # confirmed (_refuse_while_confirming): ``order`` as read has them.
     with atomic(APP):
-        locked = _locked(order.pk)
-        _refuse(locked, (from_status,), _("confirmed"))
         if credit is not None:
             # Confirms of one customer's orders take turns here, each seeing the ones before it.
-            Customer.objects.select_for_update(no_key=True).get(pk=locked.customer_id)
-            exposure = credit_exposure(locked, credit.receivable)
+            Customer.objects.select_for_update(no_key=True).get(pk=order.customer_id)
+            exposure = credit_exposure(order, credit.receivable)
             if exposure > credit.limit:
                 raise _OverLimitError(exposure)
         held = ReservationAttempt.objects.filter(pk=attempt.pk, outcome=Outcome.PENDING).update(
@@ -698,22 +727,29 @@ def _mark_confirmed(
         )
         if not held:  # the stale-reservation task gave up on it
             raise OrderStateError(_("The reservation timed out; confirm the order again."))
-        locked.status, locked.reservation_ref = Status.CONFIRMED, attempt.order_ref
-        locked.confirmed_on, locked.status_reason = today, ""
-        locked.save(
-            update_fields=["status", "reservation_ref", "confirmed_on", "status_reason", "updated_at"]
-        )
+        changes = {
+            "status": Status.CONFIRMED,
+            "reservation_ref": attempt.order_ref,
+            "confirmed_on": today,
+            "status_reason": "",
+            "updated_at": timezone.now(),
+        }
+        # One statement locks, checks the status and writes (no read first).
+        if not SalesOrder.objects.filter(pk=order.pk, status=from_status).update(**changes):
+            _refuse(_order_get(order.pk), (), _("confirmed"))  # moved on meanwhile (cancelled)
         publish(
             events.OrderConfirmed(
-                order_id=locked.pk,
-                number=locked.number,
-                customer_id=locked.customer_id,
-                warehouse_id=locked.warehouse_id,
+                order_id=order.pk,
+                number=order.number,
+                customer_id=order.customer_id,
+                warehouse_id=order.warehouse_id,
                 confirmed_on=today,
-                total=locked.total,
+                total=order.total,
             )
         )
-    return _with_row(order, locked)
+    for field, value in changes.items():
+        setattr(order, field, value)
+    return order
 
 
 # --- Orders: credit approval -------------------------------------------------------------
@@ -843,6 +879,7 @@ def _shipped_event(order: SalesOrder, shipped_on: datetime.date, currency: str) 
         warehouse_id=order.warehouse_id,
         shipped_on=shipped_on,
         payment_terms_days=order.payment_terms_days,
+        invoicing=customer.invoicing,
         currency=currency,
         lines=[
             events.ShippedLine(
@@ -869,13 +906,15 @@ def _shipped_event(order: SalesOrder, shipped_on: datetime.date, currency: str) 
 def order_ship(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
     """Issue the reserved stock and publish OrderShipped; finance invoices it."""
     order = _order_get(order_id)
-    with atomic(APP):
-        locked = _locked(order.pk)
-        _refuse(locked, (Status.CONFIRMED,), _("shipped"))
-        if locked.shipping_started_at is None:
-            locked.shipping_started_at = timezone.now()
-            locked.save(update_fields=["shipping_started_at", "updated_at"])
-        order_ref = locked.reservation_ref
+    _refuse(order, (Status.CONFIRMED,), _("shipped"))
+    order_ref = order.reservation_ref  # set by the confirm; the same while the order stays confirmed
+    # One statement (its own transaction) checks the status and marks the order shipping.
+    now = timezone.now()
+    marked = SalesOrder.objects.filter(pk=order.pk, status=Status.CONFIRMED).update(
+        shipping_started_at=Coalesce(F("shipping_started_at"), Value(now)), updated_at=now
+    )
+    if not marked:
+        _refuse(_order_get(order.pk), (), _("shipped"))  # moved on meanwhile (cancelled, shipped)
     try:
         shipment = interfaces.ship(order_ref=order_ref, actor_id=actor_id)
     except interfaces.StockRefusedError as refused:
@@ -884,17 +923,22 @@ def order_ship(*, order_id: Any, actor_id: UUID | None = None) -> SalesOrder:
         raise ReservationRefusedError(refused.message) from None
     # Any other failure leaves the order shipping: shipping again is safe (estoque ships a reference once).
     currency = interfaces.company().base_currency
+    now = timezone.now()
+    changes = {"status": Status.SHIPPED, "shipped_on": shipment.shipped_on, "updated_at": now}
     with atomic(APP):
-        locked = _locked(order.pk)
-        if locked.status == Status.CONFIRMED:
-            locked.status, locked.shipped_on = Status.SHIPPED, shipment.shipped_on
-            locked.save(update_fields=["status", "shipped_on", "updated_at"])
-            ReservationAttempt.objects.filter(order=locked, order_ref=order_ref).update(
-                outcome=Outcome.SHIPPED, updated_at=timezone.now()
+        # Only the first of two concurrent ships gets here with the order still confirmed.
+        if SalesOrder.objects.filter(pk=order.pk, status=Status.CONFIRMED).update(**changes):
+            ReservationAttempt.objects.filter(order_id=order.pk, order_ref=order_ref).update(
+                outcome=Outcome.SHIPPED, updated_at=now
             )
+            for field, value in changes.items():
+                setattr(order, field, value)
             # A confirmed order's lines and totals no longer change: the first read has them.
-            publish(_shipped_event(_with_row(order, locked), shipment.shipped_on, currency))
-    # Read the row once more: with the quick start's eager relay the invoice has been issued by now.
+            publish(_shipped_event(order, shipment.shipped_on, currency))
+            if not delivered_inline():
+                return order
+    # Read the row (again): the other ship's outcome, or with an inline relay
+    # (the quick start) the invoice finance has issued by now.
     return _with_row(order, SalesOrder.objects.get(pk=order.pk))
 
 

@@ -60,6 +60,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--statement-orders", type=int, default=5, help="orders per line count for the statements (default 5)"
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the clients' product draws (default 1)")
+    p.add_argument(
+        "--invoicing",
+        choices=("alongside", "after"),
+        default="alongside",
+        help="alongside: the Celery worker invoices the shipped orders during the rounds, on the same cores "
+        "(default); after: it starts once the rounds are over, as if it ran on other machines, and the "
+        "backlog it then clears is reported",
+    )
     args = p.parse_args(argv)
     cli.require_between(p, args, "--clients", 1, 256)
     cli.require_between(p, args, "--lines", 1, 500)
@@ -309,7 +317,8 @@ def run(args, env: dict[str, str], broker: RedisServer, loadavg: list) -> tuple:
     )
     gunicorn = web.Gunicorn(env, web.GunicornConfig(workers=args.workers), GUNICORN_LOG)
     try:
-        worker.start(app)
+        if args.invoicing == "alongside":
+            worker.start(app)
         fixture, data_note = inprocess.prepare(args.products)
         print(data_note, flush=True)
         password = secrets.token_urlsafe(24)
@@ -326,7 +335,9 @@ def run(args, env: dict[str, str], broker: RedisServer, loadavg: list) -> tuple:
         runs = measure(args, gunicorn.port, token, fixture, cpu_sources(gunicorn, worker, broker))
         loadavg.append([round(x, 2) for x in os.getloadavg()])
         gunicorn.stop()
-        invoicing = inprocess.invoicing(since, timeout=120)
+        if args.invoicing == "after":
+            worker.start(app)
+        invoicing = inprocess.invoicing(since, timeout=300)
         profile = (
             inprocess.profile_confirms(token, fixture, args.profile, args.lines, PROFILE_FILE)
             if args.profile

@@ -4,11 +4,10 @@ estoque.services checks the rest (positive quantities, known and active
 products and warehouses, one line per product, stock) and names the same field
 paths (``lines.0.quantity``). Output serializers render the services' results."""
 
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from erp.rest import DecimalField
+from erp.rest import DecimalField, ModelSerializer
 from estoque.models import Product, StockMove, Warehouse
 
 MAX_LINES = 1000
@@ -25,12 +24,7 @@ def lines_field(line: type[serializers.Serializer]) -> serializers.ListSerialize
 # --- Products and warehouses -----------------------------------------------------------
 
 
-class ProductSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.DecimalField: DecimalField,
-    }
-
+class ProductSerializer(ModelSerializer):
     class Meta:
         model = Product
         fields = [
@@ -64,7 +58,7 @@ class ProductSerializer(serializers.ModelSerializer):
         }
 
 
-class WarehouseSerializer(serializers.ModelSerializer):
+class WarehouseSerializer(ModelSerializer):
     class Meta:
         model = Warehouse
         fields = ["id", "code", "name", "is_active", "created_at"]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from erp.rest import DecimalField
-from financeiro.models import Account, FiscalPeriod, Invoice, Payment
+from financeiro.models import Account, FiscalPeriod, Invoice, Payment, PendingInvoice
 
 MAX_LINES = 1000
 MONEY = {"max_digits": 18, "decimal_places": 2}
@@ -135,6 +135,34 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "entry",
             "lines",
         ]
+
+
+class PendingInvoiceSerializer(serializers.ModelSerializer):
+    order = serializers.UUIDField(source="order_id", help_text=_("vendas' order id."))
+    customer = serializers.UUIDField(source="customer_id")
+    bills_on = serializers.DateField(
+        read_only=True, help_text=_("The invoice's issue date: the last day of the shipping month.")
+    )
+    invoice = serializers.UUIDField(
+        source="invoice_id", allow_null=True, help_text=_("The invoice issued for it; null until billed.")
+    )
+
+    class Meta:
+        model = PendingInvoice
+        fields = [
+            "id",
+            "order",
+            "order_number",
+            "customer",
+            "customer_name",
+            "shipped_on",
+            "bills_on",
+            "total",
+            "tax_total",
+            "invoice",
+            "billed_at",
+        ]
+        extra_kwargs = {"billed_at": {"help_text": _("When month-end billing invoiced it; null until then.")}}
 
 
 class AllocationSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ router.register("accounts", views.AccountViewSet, basename="financeiro-account")
 router.register("journal-entries", views.JournalEntryViewSet, basename="financeiro-entry")
 router.register("invoices", views.InvoiceViewSet, basename="financeiro-invoice")
 router.register("payments", views.PaymentViewSet, basename="financeiro-payment")
+router.register("pending-invoices", views.PendingInvoiceViewSet, basename="financeiro-pending-invoice")
 router.register("periods", views.PeriodViewSet, basename="financeiro-period")
 
 urlpatterns = [

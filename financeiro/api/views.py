@@ -18,7 +18,7 @@ from erp.rest import UUID_PATH, ServiceWrittenViewSet, valid_input, valid_query
 from financeiro import period_close, selectors, services
 from financeiro.api import serializers as s
 from financeiro.contract import AllocationInput, EntryLineInput
-from financeiro.models import Account, Invoice, JournalEntry, Payment
+from financeiro.models import Account, Invoice, JournalEntry, Payment, PendingInvoice
 
 FINANCE = Access(read=ANY_ROLE, write=("finance",))
 TAGS = ["financeiro"]
@@ -165,7 +165,9 @@ class InvoiceFilter(filters.FilterSet):
 @extend_schema(tags=TAGS)
 @extend_schema_view(
     list=extend_schema(
-        summary="List invoices", description="Issued when an order ships (vendas.OrderShipped)."
+        summary="List invoices",
+        description="Issued when an order ships (vendas.OrderShipped), or for a customer invoiced at month "
+        "end once the shipping month has ended (see `pending-invoices/`).",
     ),
     retrieve=extend_schema(summary="Get an invoice"),
 )
@@ -178,6 +180,42 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["number", "customer_name", "order_number"]
     ordering_fields = ["issue_date", "due_date", "number", "total", "balance_due"]
     ordering = ["-issue_date", "-number"]
+
+
+class PendingInvoiceFilter(filters.FilterSet):
+    customer = filters.UUIDFilter(field_name="customer_id")
+    billed = BooleanFilter(
+        field_name="billed_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label=_("true: already invoiced; false: still waiting for month-end billing."),
+    )
+
+    class Meta:
+        model = PendingInvoice
+        fields = ["customer", "billed"]
+
+
+@extend_schema(tags=TAGS)
+@extend_schema_view(
+    list=extend_schema(
+        summary="List shipments billed at month end",
+        description="Shipments of customers invoiced at month end (`invoicing: month_end`): each waits until "
+        "its month has ended, then beat's hourly `financeiro.bill_month_end` (or `manage.py bill_month_end`) "
+        "issues its invoice on `bills_on`, the month's last day, and sets `invoice` and `billed_at`. A month "
+        "does not close while shipments of it wait.",
+    ),
+    retrieve=extend_schema(summary="Get a shipment billed at month end"),
+)
+class PendingInvoiceViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.pending_invoices()
+    serializer_class = s.PendingInvoiceSerializer
+    lookup_value_regex = UUID_PATH
+    access = Access(read=ANY_ROLE)
+    filterset_class = PendingInvoiceFilter
+    search_fields = ["order_number", "customer_name", "customer_code"]
+    ordering_fields = ["shipped_on", "order_number", "total", "billed_at"]
+    ordering = ["shipped_on", "order_number", "id"]
 
 
 class PaymentFilter(filters.FilterSet):
@@ -253,7 +291,7 @@ class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         summary="Start closing a period",
         description="Starts the `period_close` workflow: checks (ledger balanced, trial balance, inventory "
-        "account = stock value), then a finance user other than the one who started it confirms at "
+        "account = stock value, no shipment of the month awaiting month-end billing), then a finance user other than the one who started it confirms at "
         "`/api/v1/workflows/{thread_id}/continue/`. Postings into the period are refused meanwhile. "
         "Already closed or closing, or an earlier period still open: 409.",
         request=None,

@@ -16,6 +16,8 @@ EXPECTED = {
     f"/api/v1/financeiro/journal-entries/{SAMPLE_ID}/reverse/": FINANCE,
     "/api/v1/financeiro/invoices/": READ_ONLY,
     f"/api/v1/financeiro/invoices/{SAMPLE_ID}/": READ_ONLY,
+    "/api/v1/financeiro/pending-invoices/": READ_ONLY,
+    f"/api/v1/financeiro/pending-invoices/{SAMPLE_ID}/": READ_ONLY,
     "/api/v1/financeiro/payments/": FINANCE,
     f"/api/v1/financeiro/payments/{SAMPLE_ID}/": FINANCE,
     "/api/v1/financeiro/periods/": READ_ONLY,

@@ -9,9 +9,10 @@ import uuid
 from decimal import Decimal
 
 from erp.db import alias
+from erp.money import line_amounts
 from financeiro import services
 from financeiro.contract import AllocationInput, CustomerSnapshot, EntryLineInput, InvoiceLineInput
-from financeiro.models import Account
+from financeiro.models import Account, PendingInvoice
 
 DAY = datetime.date(2026, 3, 14)
 
@@ -58,6 +59,45 @@ def invoice(
         lines=[
             InvoiceLineInput(quantity=Decimal("1"), unit_price=Decimal(amount), tax_rate=Decimal(tax_rate))
         ],
+        **fields,
+    )
+
+
+def held(
+    who: CustomerSnapshot | None = None,
+    *,
+    shipped_on: datetime.date = DAY,
+    quantity: str = "3",
+    unit_price: str = "33.5000",
+    tax_rate: str = "10.00",
+    days: int = 30,
+    order_number: str = "SO-2026-000001",
+    **fields,
+) -> PendingInvoice:
+    """The shipment of a customer invoiced at month end, as financeiro's subscriber
+    keeps it (services.hold_for_month_end): one line, at the order's own totals
+    (3 × 33.50 + 10 % is 110.55) unless ``total``/``tax_total`` say otherwise."""
+    line = InvoiceLineInput(
+        quantity=Decimal(quantity),
+        unit_price=Decimal(unit_price),
+        tax_rate=Decimal(tax_rate),
+        sku="SKU-1",
+        description="Widget",
+        product_id=uuid.uuid4(),
+    )
+    _discount, _subtotal, tax, total = line_amounts(
+        line.quantity, line.unit_price, Decimal("0"), line.tax_rate
+    )
+    return services.hold_for_month_end(
+        customer=who or customer(),
+        shipped_on=shipped_on,
+        payment_terms_days=days,
+        lines=[line],
+        order_id=fields.pop("order_id", uuid.uuid4()),
+        order_number=order_number,
+        currency="BRL",
+        total=fields.pop("total", total),
+        tax_total=fields.pop("tax_total", tax),
         **fields,
     )
 

@@ -14,9 +14,10 @@ from financeiro.models import (
     Invoice,
     JournalEntry,
     Payment,
+    PendingInvoice,
     PostingAccount,
 )
-from tests.financeiro.factories import DAY, account, customer, invoice, pay, post
+from tests.financeiro.factories import DAY, account, customer, held, invoice, pay, post
 from tests.queries import queries_for
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -247,10 +248,43 @@ def test_searches_and_filters_an_accountant_uses(admin_browser, books):
     assert results(admin_browser, f"{ADMIN}/payment/", method__exact="cash") == ""
 
 
+def test_shipments_billed_at_month_end_are_read_only_with_their_lines_and_filters(admin_browser):
+    url = f"{ADMIN}/pendinginvoice/"
+    billed = held(
+        customer("Supermercado Estrela"), shipped_on=datetime.date(2026, 2, 10), order_number="SO-1"
+    )
+    waiting = held(customer("Padaria Central"), shipped_on=DAY, order_number="SO-2")
+    services.bill_month_end(as_of=datetime.date(2026, 3, 1))
+    invoice_number = PendingInvoice.objects.get(pk=billed.pk).invoice.number
+
+    changelist = admin_browser.get(url)
+    assert changelist.status_code == 200
+    assert f'href="{url}add/"' not in changelist.content.decode()
+    assert admin_browser.get(f"{url}add/").status_code == 403
+    page = admin_browser.get(f"{url}{billed.pk}/change/")
+    assert page.status_code == 200 and b'type="submit" value="Save"' not in page.content
+    assert "3.000 × SKU-1 @ 33.5000" in page.content.decode() and "2026-02-28" in page.content.decode()
+    assert admin_browser.post(f"{url}{billed.pk}/delete/", {"post": "yes"}).status_code == 403
+
+    not_billed = results(admin_browser, url, billed_at__isempty="1")
+    assert "SO-2" in not_billed and invoice_number not in not_billed
+    assert invoice_number in results(admin_browser, url, q="estrela")
+    assert "SO-1" not in results(admin_browser, url, q="padaria")
+    assert PendingInvoice.objects.filter(pk=waiting.pk, billed_at__isnull=True).exists()
+
+
 # --- A page costs the same queries whatever its length ---------------------------------------
 
 
-CHANGELISTS = ["journalentry", "invoice", "payment", "account", "fiscalperiod", "postingaccount"]
+CHANGELISTS = [
+    "journalentry",
+    "invoice",
+    "payment",
+    "account",
+    "fiscalperiod",
+    "postingaccount",
+    "pendinginvoice",
+]
 
 
 @pytest.mark.parametrize("name", CHANGELISTS)
@@ -262,6 +296,7 @@ def test_changelists_cost_the_same_queries_for_1_row_or_5(admin_browser, name):
             day = datetime.date(2026, month, 10)
             services.reverse_entry(entry_id=post(day, ("1010", "10.00", "0"), ("3000", "0", "10.00")).id)
             pay(invoice(issue_date=day), "5.00")
+            held(shipped_on=day, order_number=f"SO-2026-{month:06d}")
             Account.objects.create(code=f"61{month:02d}", name=f"Expense {month}", type="expense")
 
     add_rows(1, 1)
@@ -269,4 +304,5 @@ def test_changelists_cost_the_same_queries_for_1_row_or_5(admin_browser, name):
     few = queries_for(admin_browser, url)
     add_rows(4, 2)
     assert Invoice.objects.count() == 5
+    services.bill_month_end(as_of=datetime.date(2026, 5, 1))  # some billed (their invoice shown), one waiting
     assert queries_for(admin_browser, url) == few

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from financeiro import services
-from financeiro.models import FiscalPeriod, JournalEntry
-from tests.financeiro.factories import DAY, account, customer, invoice, pay, post
+from financeiro.models import FiscalPeriod, JournalEntry, PendingInvoice
+from tests.financeiro.factories import DAY, account, customer, held, invoice, pay, post
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -279,3 +279,73 @@ def test_nothing_is_posted_for_malformed_entries(finance):
         assert response.status_code == 400, (body, response.content)
     assert not JournalEntry.objects.exists()
     assert Decimal(finance.get(f"{API}reports/trial-balance/").json()["total_debit"]) == 0
+
+
+# --- Shipments billed at month end ------------------------------------------------------------
+
+
+def test_shipments_billed_at_month_end_are_listed_with_their_billing_day_and_invoice(viewer):
+    estrela, other = customer("Supermercado Estrela"), customer("Padaria Central")
+    november = held(estrela, shipped_on=datetime.date(2026, 11, 5), order_number="SO-2026-000004")
+    december = held(estrela, shipped_on=datetime.date(2026, 12, 2), order_number="SO-2026-000005")
+    held(other, shipped_on=datetime.date(2026, 2, 10), order_number="SO-2026-000001")
+    services.bill_month_end(as_of=datetime.date(2026, 12, 1))
+
+    response = viewer.get(f"{API}pending-invoices/", {"customer": str(estrela.id)})
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["order_number"] for row in rows] == ["SO-2026-000004", "SO-2026-000005"]
+    billed, waiting = rows
+    assert set(billed) == {
+        "id",
+        "order",
+        "order_number",
+        "customer",
+        "customer_name",
+        "shipped_on",
+        "bills_on",
+        "total",
+        "tax_total",
+        "invoice",
+        "billed_at",
+    }
+    issued = services.invoice(invoice_id=billed["invoice"])
+    assert (billed["id"], billed["order"], billed["customer"], billed["customer_name"]) == (
+        str(november.pk),
+        str(november.order_id),
+        str(estrela.id),
+        "Supermercado Estrela",
+    )
+    assert (billed["shipped_on"], billed["bills_on"], billed["total"], billed["tax_total"]) == (
+        "2026-11-05",
+        "2026-11-30",
+        "110.55",
+        "10.05",
+    )
+    assert issued.order_id == november.order_id and issued.issue_date == datetime.date(2026, 11, 30)
+    assert billed["billed_at"] is not None
+    assert (waiting["bills_on"], waiting["invoice"], waiting["billed_at"]) == ("2026-12-31", None, None)
+
+    unbilled = viewer.get(f"{API}pending-invoices/", {"billed": "false"}).json()["results"]
+    assert [row["order_number"] for row in unbilled] == ["SO-2026-000005"]
+    done = viewer.get(f"{API}pending-invoices/", {"billed": "true", "customer": str(other.id)}).json()
+    assert [row["order_number"] for row in done["results"]] == ["SO-2026-000001"]
+
+    one = viewer.get(f"{API}pending-invoices/{december.pk}/")
+    assert one.status_code == 200 and one.json() == waiting
+
+
+@pytest.mark.parametrize("query", [{"billed": "maybe"}, {"billed": "yes"}, {"customer": "not-a-uuid"}])
+def test_a_bad_pending_invoices_filter_is_a_400(viewer, query):
+    response = viewer.get(f"{API}pending-invoices/", query)
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+
+
+def test_shipments_billed_at_month_end_are_read_only_and_unknown_ones_404(finance):
+    pending = held()
+    assert finance.post(f"{API}pending-invoices/", {}, format="json").status_code == 403
+    assert finance.delete(f"{API}pending-invoices/{pending.pk}/").status_code == 403
+    assert PendingInvoice.objects.get().pk == pending.pk
+    assert finance.get(f"{API}pending-invoices/{customer().id}/").status_code == 404
+    assert finance.get(f"{API}pending-invoices/not-a-uuid/").status_code == 404

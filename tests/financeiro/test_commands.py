@@ -1,5 +1,6 @@
-"""financeiro's management commands: ``ledger_check``, ``trial_balance`` and
-``close_period``. Books through the services; corruption through raw SQL."""
+"""financeiro's management commands: ``ledger_check``, ``trial_balance``,
+``close_period`` and ``bill_month_end`` (and beat's task of that name). Books
+through the services; corruption through raw SQL."""
 
 import datetime
 import json
@@ -12,9 +13,10 @@ from django.db import connections
 from django.utils import timezone
 
 from erp.db import alias
+from financeiro import tasks
 from financeiro.contract import PeriodClosedError
-from financeiro.models import FiscalPeriod
-from tests.financeiro.factories import DAY, invoice, pay, post
+from financeiro.models import FiscalPeriod, Invoice
+from tests.financeiro.factories import DAY, customer, held, invoice, pay, post
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -196,3 +198,69 @@ def test_a_closed_month_takes_no_postings_afterwards(books):
     assert Decimal(
         json.loads(run("trial_balance", "--as-of", "2026-03-31", "--format", "json"))["total_debit"]
     ) == (Decimal("1160.00"))
+
+
+# --- bill_month_end -----------------------------------------------------------------------
+
+
+def test_bill_month_end_invoices_the_ended_months_and_says_what_it_billed():
+    held(
+        customer("Supermercado Estrela"), shipped_on=datetime.date(2026, 11, 5), order_number="SO-2026-000004"
+    )
+    held(shipped_on=datetime.date(2026, 12, 2), order_number="SO-2026-000005")
+
+    output = run("bill_month_end", "--as-of", "2026-12-01")
+
+    assert output.splitlines() == [
+        "SO-2026-000004 (Supermercado Estrela, shipped 2026-11-05): invoice INV-2026-000001 of 110.55, "
+        "issued 2026-11-30, due 2026-12-30",
+        "1 shipment of the months before 2026-12 invoiced.",
+    ]
+    assert run("bill_month_end", "--as-of", "2026-12-31").strip() == (
+        "Nothing to bill: no shipment of a month before 2026-12 awaits month-end billing."
+    )
+    assert Invoice.objects.count() == 1
+    assert "SO-2026-000005" in run("bill_month_end", "--as-of", "2027-01-01")
+    assert Invoice.objects.count() == 2
+
+
+def test_bill_month_end_defaults_to_today_and_the_beat_task_does_the_same():
+    held(shipped_on=DAY, order_number="SO-2026-000001")  # March: ended long before today
+    held(shipped_on=timezone.localdate(), order_number="SO-2026-000002")  # this month: not yet
+
+    assert tasks.bill_month_end() == 1
+    assert list(Invoice.objects.values_list("order_number", flat=True)) == ["SO-2026-000001"]
+    assert "Nothing to bill" in run("bill_month_end")
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "01/12/2026", "tomorrow", ""])
+def test_bill_month_end_refuses_a_bad_date_clearly(value):
+    _, failed = failing("bill_month_end", "--as-of", value)
+    assert failed.returncode == 1
+    assert f'Invalid --as-of date "{value}": use YYYY-MM-DD' in str(failed)
+
+
+def test_bill_month_end_names_a_shipment_it_cannot_invoice_and_exits_1():
+    broken = held(shipped_on=DAY, order_number="SO-2026-000001")
+    sql("UPDATE financeiro_pendinginvoice SET total = 1 WHERE id = %s", [broken.pk])
+    errors = StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("bill_month_end", "--as-of", "2026-04-01", stdout=StringIO(), stderr=errors)
+    assert failed.value.returncode == 1
+    assert "1 shipment could not be invoiced" in str(failed.value)
+    assert (
+        "SO-2026-000001 (shipped 2026-03-14) not invoiced: Order SO-2026-000001 totals 1.00"
+        in errors.getvalue()
+    )
+    assert not Invoice.objects.exists()
+
+
+def test_close_period_refuses_while_shipments_of_the_month_await_month_end_billing(books):
+    held(shipped_on=DAY, order_number="SO-2026-000001")
+    _, failed = failing("close_period", "2026-03")
+    assert failed.returncode == 1
+    assert str(failed) == (
+        "1 shipment of 2026-03 awaits month-end billing (SO-2026-000001): run manage.py bill_month_end."
+    )
+    run("bill_month_end", "--as-of", "2026-04-01")
+    assert run("close_period", "2026-03").strip() == "Period 2026-03 closed."

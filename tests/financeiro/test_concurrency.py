@@ -1,7 +1,8 @@
 """The ledger under concurrent postings, on PostgreSQL: several connections
 post to the same accounts (cash, the busiest) at once. No lost update, no
 deadlock, every entry numbered once, the day balances equal to the lines; a
-close racing postings leaves nothing in the closed month after it."""
+close racing postings leaves nothing in the closed month after it; month-end
+billing run twice at once invoices each shipment once."""
 
 import datetime
 from decimal import Decimal
@@ -10,9 +11,9 @@ import pytest
 
 from financeiro import services
 from financeiro.contract import PeriodClosedError
-from financeiro.models import AccountDayBalance, JournalEntry, JournalLine
+from financeiro.models import AccountDayBalance, Invoice, JournalEntry, JournalLine, PendingInvoice
 from tests.concurrency import burst, outcomes
-from tests.financeiro.factories import account, post
+from tests.financeiro.factories import account, held, post
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -68,3 +69,26 @@ def test_a_close_racing_postings_leaves_nothing_in_the_closed_month():
     assert JournalLine.objects.filter(date__month=3).count() == lines_at_close
     posted = sum(p for p, _refused in postings)
     assert JournalEntry.objects.count() == posted + 1
+
+
+def test_month_end_billing_run_twice_at_once_invoices_each_shipment_once():
+    shipments = [
+        held(shipped_on=datetime.date(2026, 11, 1 + n), order_number=f"SO-2026-{n + 1:06d}")
+        for n in range(12)
+    ]
+
+    def run():
+        return services.bill_month_end(as_of=datetime.date(2026, 12, 1))
+
+    results = burst([run] * 3)
+    assert outcomes(results) == {"int": 3}, results
+    assert sum(results) == len(shipments)
+    invoices = Invoice.objects.order_by("number")
+    assert sorted(invoices.values_list("order_id", flat=True)) == sorted(p.order_id for p in shipments)
+    # Gap-free numbers, one entry each, every shipment pointing at its own invoice.
+    assert [i.number for i in invoices] == [f"INV-2026-{n:06d}" for n in range(1, 13)]
+    assert JournalEntry.objects.filter(source="invoice").count() == 12
+    billed = PendingInvoice.objects.filter(billed_at__isnull=False)
+    assert {(p.order_id, p.invoice.order_id) for p in billed.select_related("invoice")} == {
+        (p.order_id, p.order_id) for p in shipments
+    }

@@ -10,8 +10,9 @@ import pytest
 
 from erp.db import alias
 from erp.models import OutboxEvent
+from financeiro import services
 from financeiro.models import FiscalPeriod, JournalEntry
-from tests.financeiro.factories import account, post
+from tests.financeiro.factories import account, held, post
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -101,3 +102,28 @@ def test_a_no_at_confirmation_reopens_the_month(client_as, march):
     assert march.status == "open"
     assert JournalEntry.objects.count() == 1
     assert Decimal(maker.get(f"{API}reports/trial-balance/").json()["total_debit"]) == Decimal("100.00")
+
+
+def test_a_month_whose_shipments_await_month_end_billing_does_not_close(client_as, march):
+    held(shipped_on=MARCH, order_number="SO-2026-000009")
+    maker, checker = client_as("finance"), client_as("finance")
+    started = start_close(maker, march)
+    run = maker.get(f"{RUNS}{started['thread_id']}/").json()
+    assert run["status"] == "failed"
+    assert (
+        "1 shipment of 2026-03 awaits month-end billing (SO-2026-000009): run manage.py bill_month_end."
+        in run["error"]
+    )
+    march.refresh_from_db()
+    assert march.status == "open"
+
+    assert services.bill_month_end(as_of=datetime.date(2026, 4, 1)) == 1
+    started = start_close(maker, march)
+    assert started["status"] == "waiting"
+    # One shipped meanwhile (its event late): the confirmed close is refused, the month reopens.
+    held(shipped_on=MARCH, order_number="SO-2026-000010")
+    checker.post(f"{RUNS}{started['thread_id']}/continue/", {"input": {"confirm": True}}, format="json")
+    run = maker.get(f"{RUNS}{started['thread_id']}/").json()
+    assert run["status"] == "failed" and "SO-2026-000010" in run["error"]
+    march.refresh_from_db()
+    assert march.status == "open"

@@ -16,14 +16,15 @@ from financeiro.contract import (
     EntryLineInput,
     InvalidLedgerInputError,
     InvoiceLineInput,
+    InvoiceMismatchError,
     OverAllocationError,
     PeriodClosedError,
     PeriodNotClosableError,
     SourceConflictError,
     UnbalancedEntryError,
 )
-from financeiro.models import Account, Invoice, JournalEntry, JournalLine
-from tests.financeiro.factories import DAY, account, customer, invoice, pay, post
+from financeiro.models import Account, FiscalPeriod, Invoice, JournalEntry, JournalLine, PendingInvoice
+from tests.financeiro.factories import DAY, account, customer, held, invoice, pay, post
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -286,3 +287,156 @@ def test_a_posting_account_cannot_be_deactivated_nor_an_account_with_postings_ch
     with pytest.raises(AccountInUseError):
         services.account_update(adjustments, type="income")
     assert Account.objects.get(code="5100").type == "expense"
+
+
+# --- Month-end billing (faturamento mensal) -------------------------------------------------
+
+NOVEMBER_5, NOVEMBER_30, DECEMBER_2 = (
+    datetime.date(2026, 11, 5),
+    datetime.date(2026, 11, 30),
+    datetime.date(2026, 12, 2),
+)
+
+
+def test_a_month_end_shipment_is_kept_with_its_lines_and_no_invoice_nor_receivable():
+    who = customer("Supermercado Estrela")
+    pending = held(who, shipped_on=NOVEMBER_5, order_number="SO-2026-000007")
+    again = held(who, shipped_on=NOVEMBER_5, order_id=pending.order_id)  # the event redelivered
+
+    assert again.pk == pending.pk and PendingInvoice.objects.count() == 1
+    assert not Invoice.objects.exists() and not JournalEntry.objects.exists()
+    assert services.receivable_balance(customer_id=who.id) == Decimal("0.00")
+    stored = PendingInvoice.objects.get()
+    assert (stored.customer_id, stored.customer_name, stored.customer_code, stored.customer_tax_id) == (
+        who.id,
+        "Supermercado Estrela",
+        who.code,
+        who.tax_id,
+    )
+    assert (stored.order_number, stored.total, stored.tax_total, stored.bills_on) == (
+        "SO-2026-000007",
+        Decimal("110.55"),
+        Decimal("10.05"),
+        NOVEMBER_30,
+    )
+    (line,) = stored.lines
+    assert line | {"product_id": None} == {
+        "quantity": "3.000",
+        "unit_price": "33.5000",
+        "description": "Widget",
+        "product_id": None,
+        "sku": "SKU-1",
+        "discount_percent": "0.00",
+        "tax_rate": "10.00",
+    }
+    assert (stored.invoice_id, stored.billed_at) == (None, None)
+
+
+def test_a_month_end_shipment_whose_totals_disagree_is_refused_when_it_arrives():
+    with pytest.raises(InvoiceMismatchError, match=r"110\.56"):
+        held(total=Decimal("110.56"))
+    with pytest.raises(InvalidLedgerInputError) as refused:
+        held(days=-1)
+    assert refused.value.errors[0].field == "payment_terms_days"
+    assert not PendingInvoice.objects.exists()
+
+
+def test_an_invoicing_financeiro_does_not_know_is_refused():
+    assert services.invoicing_mode("month_end") == "month_end"
+    with pytest.raises(InvalidLedgerInputError) as refused:
+        services.invoicing_mode("weekly")
+    assert refused.value.errors[0].field == "invoicing"
+
+
+def test_month_end_billing_invoices_a_month_once_it_has_ended_on_its_last_day():
+    who = customer()
+    early = held(who, shipped_on=NOVEMBER_5, days=30, order_number="SO-2026-000001")
+    late = held(who, shipped_on=NOVEMBER_30, days=0, order_number="SO-2026-000002", quantity="1")
+    december = held(who, shipped_on=DECEMBER_2, order_number="SO-2026-000003")
+
+    # November has not ended on its last day: nothing is billed yet.
+    assert services.bill_month_end(as_of=NOVEMBER_30) == 0
+    assert not Invoice.objects.exists()
+
+    assert services.bill_month_end(as_of=DECEMBER_2) == 2
+    first, second = (Invoice.objects.get(order_id=p.order_id) for p in (early, late))
+    assert (first.number, first.issue_date, first.due_date) == (
+        "INV-2026-000001",
+        NOVEMBER_30,
+        datetime.date(2026, 12, 30),
+    )
+    assert (second.number, second.issue_date, second.due_date) == (
+        "INV-2026-000002",
+        NOVEMBER_30,
+        NOVEMBER_30,
+    )
+    # One invoice per order, equal to the order's totals; posted on the issue date.
+    assert (first.total, first.tax_total, first.customer_id, first.order_number) == (
+        Decimal("110.55"),
+        Decimal("10.05"),
+        who.id,
+        "SO-2026-000001",
+    )
+    assert (second.total, second.tax_total) == (Decimal("36.85"), Decimal("3.35"))
+    assert first.entry.date == NOVEMBER_30
+    assert services.receivable_balance(customer_id=who.id) == Decimal("147.40")
+    for pending, issued in ((early, first), (late, second)):
+        pending.refresh_from_db()
+        assert pending.invoice_id == issued.pk and pending.billed_at is not None
+    december.refresh_from_db()
+    assert december.invoice_id is None and december.billed_at is None
+    assert [e["order_id"] for e in events_of("financeiro.InvoiceIssued")] == [
+        str(early.order_id),
+        str(late.order_id),
+    ]
+
+    # Again (the hourly task, or someone running the command): nothing more.
+    assert services.bill_month_end(as_of=DECEMBER_2) == 0
+    assert Invoice.objects.count() == 2 and len(events_of("financeiro.InvoiceIssued")) == 2
+
+    assert services.bill_month_end(as_of=datetime.date(2027, 1, 1)) == 1
+    assert Invoice.objects.get(order_id=december.order_id).issue_date == datetime.date(2026, 12, 31)
+
+
+def test_a_shipment_of_a_closed_month_is_billed_on_its_last_day_and_posted_in_the_first_open_one():
+    services.close_period(year=2026, month=11)  # nothing waited for billing then
+    late = held(shipped_on=NOVEMBER_5)  # its event arrived after the close
+    assert services.bill_month_end(as_of=DECEMBER_2) == 1
+    issued = Invoice.objects.get(order_id=late.order_id)
+    assert issued.issue_date == NOVEMBER_30
+    assert issued.entry.date == datetime.date(2026, 12, 1)
+
+
+def test_a_month_does_not_close_while_its_shipments_await_month_end_billing():
+    held(shipped_on=NOVEMBER_5, order_number="SO-2026-000001")
+    held(shipped_on=NOVEMBER_30, order_number="SO-2026-000002")
+    held(shipped_on=DECEMBER_2, order_number="SO-2026-000003")
+
+    with pytest.raises(PeriodNotClosableError) as refused:
+        services.close_period(year=2026, month=11)
+    assert refused.value.message == (
+        "2 shipments of 2026-11 await month-end billing (SO-2026-000001, SO-2026-000002): "
+        "run manage.py bill_month_end."
+    )
+    assert refused.value.extra == {"awaiting_month_end_billing": ["SO-2026-000001", "SO-2026-000002"]}
+    assert not FiscalPeriod.objects.filter(status="closed").exists()
+
+    services.bill_month_end(as_of=DECEMBER_2)
+    assert services.close_period(year=2026, month=11).status == "closed"
+    with pytest.raises(PeriodNotClosableError, match="1 shipment of 2026-12 awaits month-end billing"):
+        services.close_period(year=2026, month=12)
+
+
+def test_a_shipment_that_cannot_be_invoiced_stays_pending_and_the_others_are_billed():
+    broken = held(shipped_on=NOVEMBER_5, order_number="SO-2026-000001")
+    fine = held(shipped_on=NOVEMBER_30, order_number="SO-2026-000002")
+    PendingInvoice.objects.filter(pk=broken.pk).update(total=Decimal("1.00"))  # disagrees with its lines
+
+    run = services.month_end_billing(as_of=DECEMBER_2)
+
+    assert [p.order_number for p in run.billed] == ["SO-2026-000002"]
+    ((refused, reason),) = run.failed
+    assert refused.pk == broken.pk and "1.00" in reason
+    assert list(Invoice.objects.values_list("order_id", flat=True)) == [fine.order_id]
+    broken.refresh_from_db()
+    assert broken.billed_at is None

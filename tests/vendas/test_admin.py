@@ -49,7 +49,13 @@ def results(browser, url: str, **query) -> str:
 
 def customer_form(**fields) -> dict:
     data = {"code": "ACME", "name": "Acme Ltda", "tax_id": "", "email": "buy@acme.example"}
-    return data | {"credit_limit": "0.00", "payment_terms_days": "30", "is_active": "on"} | fields
+    terms = {
+        "credit_limit": "0.00",
+        "payment_terms_days": "30",
+        "invoicing": "per_shipment",
+        "is_active": "on",
+    }
+    return data | terms | fields
 
 
 # --- Customers and prices, through the services ---------------------------------------
@@ -61,12 +67,21 @@ def test_a_customer_is_added_and_changed_through_the_service(admin_browser):
     acme = Customer.objects.get(code="ACME")  # stripped by the service
     assert acme.name == "Acme Ltda"
 
+    assert acme.invoicing == "per_shipment"
+
     url = f"{CUSTOMERS}{acme.pk}/change/"
-    assert admin_browser.get(url).status_code == 200
-    changed = admin_browser.post(url, customer_form(name="Acme S.A.", payment_terms_days="45"))
+    page = admin_browser.get(url)
+    assert page.status_code == 200 and 'value="month_end"' in page.content.decode()
+    changed = admin_browser.post(
+        url, customer_form(name="Acme S.A.", payment_terms_days="45", invoicing="month_end")
+    )
     assert changed.status_code == 302, errors_in(changed)
     acme.refresh_from_db()
-    assert (acme.name, acme.payment_terms_days) == ("Acme S.A.", 45)
+    assert (acme.name, acme.payment_terms_days, acme.invoicing) == ("Acme S.A.", 45, "month_end")
+    unknown = admin_browser.post(url, customer_form(invoicing="weekly"))
+    assert unknown.status_code == 200 and "weekly" in errors_in(unknown)
+    acme.refresh_from_db()
+    assert acme.invoicing == "month_end"
 
 
 def test_a_taken_code_is_a_form_error_and_writes_nothing(admin_browser):

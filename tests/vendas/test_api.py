@@ -9,7 +9,7 @@ from estoque.models import StockLevel
 from tests.estoque.factories import WarehouseFactory, stocked
 from tests.vendas.factories import CustomerFactory, draft, line
 from vendas import services
-from vendas.models import SalesOrder
+from vendas.models import Customer, SalesOrder
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -246,3 +246,24 @@ def test_only_sales_writes_orders_and_warehouse_may_ship(client_as, stock):
     assert keeper.post(f"{API}orders/{order.pk}/confirm/").status_code == 403
     services.order_confirm(order_id=order.pk)
     assert keeper.post(f"{API}orders/{order.pk}/cancel/").status_code == 403
+
+
+def test_a_customer_is_invoiced_per_shipment_unless_set_to_month_end_and_an_unknown_way_is_a_400(sales):
+    body = {"code": "ESTRELA", "name": "Supermercado Estrela Ltda", "payment_terms_days": 30}
+    created = sales.post(f"{API}customers/", body, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["invoicing"] == "per_shipment"
+    url = f"{API}customers/{created.json()['id']}/"
+
+    changed = sales.patch(url, {"invoicing": "month_end"}, format="json")
+    assert changed.status_code == 200 and changed.json()["invoicing"] == "month_end"
+    assert sales.get(url).json()["invoicing"] == "month_end"
+
+    for bad in ("weekly", "", None, 1, ["month_end"]):
+        refused = sales.patch(url, {"invoicing": bad}, format="json")
+        assert refused.status_code == 400 and refused["Content-Type"] == PROBLEM, (bad, refused.content)
+        assert refused.json()["errors"][0]["field"] == "invoicing"
+    other = sales.post(f"{API}customers/", body | {"code": "OTHER", "invoicing": "yearly"}, format="json")
+    assert other.status_code == 400 and other.json()["errors"][0]["field"] == "invoicing"
+    assert Customer.objects.get(code="ESTRELA").invoicing == "month_end"
+    assert not Customer.objects.filter(code="OTHER").exists()

@@ -1,8 +1,8 @@
 """`manage.py seed_demo`: the whole quick-start demo through the services, on
 PostgreSQL with Celery eager (events delivered on commit, as in the quick
-start): orders in every status with their invoices, payments and runs, a
-closed month, balanced books; a second run changes nothing; with DEBUG off it
-refuses without --force."""
+start): orders in every status with their invoices, payments and runs (shipped
+too: its customer is invoiced at month end), a closed month, balanced books; a
+second run changes nothing; with DEBUG off it refuses without --force."""
 
 from io import StringIO
 
@@ -14,7 +14,7 @@ from estoque import reconciliation as stock_reconciliation
 from estoque.models import Product, Replenishment, StockMove
 from financeiro import reconciliation as ledger_reconciliation
 from financeiro import services as ledger
-from financeiro.models import FiscalPeriod, Invoice, JournalEntry, Payment
+from financeiro.models import FiscalPeriod, Invoice, JournalEntry, Payment, PendingInvoice
 from vendas.models import Customer, Price, SalesOrder
 from workflows.models import WorkflowRun
 
@@ -39,6 +39,7 @@ def rows() -> dict[str, int]:
             SalesOrder,
             Invoice,
             Payment,
+            PendingInvoice,
             JournalEntry,
             FiscalPeriod,
             WorkflowRun,
@@ -57,13 +58,20 @@ def test_the_demo_has_every_status_runs_a_closed_month_and_balanced_books(tmp_pa
     assert "Demo users created" in output and "Demo stock created" in output
     assert "Demo sales created" in output
     assert Product.objects.count() == 50
-    assert Customer.objects.count() == 20
-    assert Customer.objects.filter(credit_limit__gt=0).count() == 20
+    assert Customer.objects.count() == 21
+    assert Customer.objects.filter(credit_limit__gt=0).count() == 21
+    assert list(Customer.objects.filter(invoicing="month_end").values_list("code", flat=True)) == ["C0021"]
     assert Price.objects.count() == 50
     demo = SalesOrder.objects.filter(notes__startswith="demo:")
     statuses = set(demo.values_list("status", flat=True))
-    # "shipped" is left out: with eager delivery financeiro invoices a shipment at once.
-    assert statuses == {"draft", "pending_approval", "confirmed", "invoiced", "paid", "cancelled"}
+    assert statuses == {"draft", "pending_approval", "confirmed", "shipped", "invoiced", "paid", "cancelled"}
+    # Shipped this month to the customer invoiced at month end: finance keeps it for the month's end.
+    shipped = demo.get(status="shipped")
+    assert (shipped.customer.code, shipped.invoice_id) == ("C0021", None)
+    assert not Invoice.objects.filter(order_id=shipped.pk).exists()
+    pending = PendingInvoice.objects.get(order_id=shipped.pk)
+    assert (pending.total, pending.billed_at, pending.shipped_on) == (shipped.total, None, shipped.shipped_on)
+    assert f"{shipped.number} is shipped: C0021 is invoiced at month end" in output
     partly = Invoice.objects.get(order_id=demo.get(notes="demo:partly-paid").pk)
     assert partly.status == "partially_paid" and 0 < partly.amount_paid < partly.total
     assert demo.get(notes="demo:partly-paid").status == "invoiced"

@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from erp.db import alias
+from erp.models import OutboxEvent
 from estoque.models import Reservation, StockLevel
+from financeiro import services as ledger
 from financeiro.models import Invoice
 from tests.estoque.factories import ProductFactory, WarehouseFactory, stocked
 from tests.vendas.factories import CustomerFactory, draft, line
@@ -233,6 +236,64 @@ def test_ship_issues_the_reserved_stock_finance_invoices_it_and_cancel_is_refuse
     for refused in (services.order_ship, services.order_cancel):
         with pytest.raises(OrderStateError):
             refused(order_id=order.pk)
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")  # the relay delivers on commit
+def test_a_month_end_customers_order_rests_shipped_until_its_month_has_ended():
+    warehouse = WarehouseFactory()
+    product = stocked(warehouse, quantity=5, unit_cost="2.5000")
+    customer = CustomerFactory(invoicing=Customer.Invoicing.MONTH_END, payment_terms_days=15)
+    order = draft(line(product, "2", "19.99", tax_rate="10"), customer=customer, warehouse=warehouse)
+    services.order_confirm(order_id=order.pk)
+    shipped = services.order_ship(order_id=order.pk)
+
+    # Shipped and delivered to finance, which keeps it for month end: no invoice yet.
+    assert (shipped.status, shipped.invoice_id) == (Status.SHIPPED, None)
+    assert not Invoice.objects.exists()
+    (payload,) = (
+        OutboxEvent.objects.using(alias("vendas"))
+        .filter(event_type="vendas.OrderShipped")
+        .values_list("payload", flat=True)
+    )
+    assert payload["invoicing"] == "month_end"
+    assert level(product, warehouse) == (Decimal("3.000"), Decimal("0.000"))
+    # Still owed to the credit check: a shipped order finance has not invoiced.
+    assert services.credit_exposure(services.order_get(order.pk), Decimal("0")) >= shipped.total
+
+    month = shipped.shipped_on.replace(day=1)
+    assert ledger.bill_month_end(as_of=shipped.shipped_on) == 0
+    assert services.order_get(order.pk).status == Status.SHIPPED
+
+    next_month = (month + datetime.timedelta(days=31)).replace(day=1)
+    assert ledger.bill_month_end(as_of=next_month) == 1
+    invoice = Invoice.objects.get(order_id=order.pk)
+    last_day = next_month - datetime.timedelta(days=1)
+    assert (invoice.issue_date, invoice.due_date) == (last_day, last_day + datetime.timedelta(days=15))
+    assert (
+        (invoice.total, invoice.tax_total)
+        == (shipped.total, shipped.tax_total)
+        == (
+            Decimal("43.98"),
+            Decimal("4.00"),
+        )
+    )
+    invoiced = services.order_get(order.pk)
+    assert (invoiced.status, invoiced.invoice_id, invoiced.invoice_number) == (
+        Status.INVOICED,
+        invoice.pk,
+        invoice.number,
+    )
+
+
+def test_a_customers_invoicing_is_one_of_the_two_ways():
+    created = services.customer_create(code="ESTRELA", name="Estrela", invoicing="month_end")
+    assert services.customer(customer_id=created.pk).invoicing == "month_end"
+    assert services.customer_create(code="OTHER", name="Other").invoicing == "per_shipment"
+    for bad in ("weekly", "", None):
+        with pytest.raises(InvalidSalesInputError) as refused:
+            services.customer_update(created, invoicing=bad)
+        assert refused.value.errors[0].field == "invoicing"
+    assert Customer.objects.get(pk=created.pk).invoicing == "month_end"
 
 
 def test_cancel_releases_a_confirmed_orders_stock():

@@ -4,11 +4,10 @@ vendas.services checks the rest (known and active customers, warehouses and
 products, a price for every line) and names the same field paths
 (``lines.0.unit_price``). Output serializers render the orders as stored."""
 
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from erp.rest import DecimalField
+from erp.rest import DecimalField, ModelSerializer
 from vendas.models import Customer, Price, SalesOrder, SalesOrderLine
 
 MAX_LINES = 500
@@ -17,14 +16,7 @@ UNIT_PRICE = {"max_digits": 18, "decimal_places": 4}
 PERCENT = {"max_digits": 7, "decimal_places": 4, "min_value": 0, "max_value": 100}
 
 
-class _DecimalModelSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.DecimalField: DecimalField,
-    }
-
-
-class CustomerSerializer(_DecimalModelSerializer):
+class CustomerSerializer(ModelSerializer):
     class Meta:
         model = Customer
         fields = [
@@ -35,6 +27,7 @@ class CustomerSerializer(_DecimalModelSerializer):
             "email",
             "credit_limit",
             "payment_terms_days",
+            "invoicing",
             "is_active",
             "created_at",
             "updated_at",
@@ -56,7 +49,7 @@ class CustomerSerializer(_DecimalModelSerializer):
         }
 
 
-class PriceSerializer(_DecimalModelSerializer):
+class PriceSerializer(ModelSerializer):
     product = serializers.UUIDField(source="product_id", help_text=_("estoque's product id."))
 
     class Meta:
@@ -76,7 +69,7 @@ class PriceSerializer(_DecimalModelSerializer):
         validators = []
 
 
-class OrderLineSerializer(_DecimalModelSerializer):
+class OrderLineSerializer(ModelSerializer):
     product = serializers.UUIDField(source="product_id", read_only=True)
 
     class Meta:
@@ -102,7 +95,7 @@ class OrderLineSerializer(_DecimalModelSerializer):
         }
 
 
-class OrderSerializer(_DecimalModelSerializer):
+class OrderSerializer(ModelSerializer):
     customer = serializers.UUIDField(source="customer_id", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     warehouse = serializers.UUIDField(source="warehouse_id", read_only=True)

@@ -1,19 +1,18 @@
 """``manage.py seed_demo [--force]``: the quick start's demo, every screen with
 data in it. It runs, in order, core's ``seed_demo_users`` (the admin and a user
 per role, passwords printed), estoque's ``seed_estoque_demo`` (2 warehouses, 50
-products received at varied costs) and then vendas' own: 20 customers with
-credit limits, a price for every demo product, and orders in every status an
-order rests in, each brought there through the services, so stock, books,
-invoices and workflow runs are all real:
+products received at varied costs) and then vendas' own: 21 customers with
+credit limits (one of them invoiced at month end), a price for every demo
+product, and orders in every status an order rests in, each brought there
+through the services, so stock, books, invoices and workflow runs are all real:
 
 * draft; pending_approval (over a small credit limit: its ``sales_order_approval``
   run waits for a manager); confirmed (one of them takes the monitors below their
   reorder point, so a ``stock_replenishment`` run waits for a manager too);
+  shipped (to C0021, a customer invoiced at month end: financeiro keeps the
+  shipment until its month has ended, then ``bill_month_end`` invoices it);
   invoiced (shipped: financeiro issues the invoice on the OrderShipped event);
   invoiced and partly paid; paid (the payment's InvoicePaid); cancelled.
-* ``shipped`` is missing: an order rests there only until financeiro has
-  invoiced it, and with Celery eager (the quick start) that happens before
-  ``order_ship`` returns. No honest way keeps an invoice from being issued.
 * The month before this one is closed through financeiro's contract (nothing
   is posted in it; months close in order, so only when no period is closed yet
   and none before it is open).
@@ -77,7 +76,11 @@ CUSTOMERS = [
     ("C0019", "Distribuidora Norte Ltda", "11.222.333/0001-19", "80000.00", 60),
     # A small limit: its order waits for a manager's credit approval.
     ("C0020", "Start Incubadora ME", "11.222.333/0001-20", "2000.00", 30),
+    # Invoiced at month end (MONTH_END): its order shipped this month stays shipped.
+    ("C0021", "Supermercado Estrela Ltda", "11.222.333/0001-21", "60000.00", 30),
 ]
+# Customers invoiced once a month, after it has ended (faturamento mensal); the others per shipment.
+MONTH_END = {"C0021"}
 
 # Each order ends in ``target``: "partly_paid" is an invoiced order whose
 # invoice has a partial payment. key, customer, warehouse, target, lines (sku, quantity)
@@ -94,6 +97,14 @@ ORDERS = [
         [("MON-24-FHD", "7"), ("KBD-USB-ABNT2", "4"), ("MSE-USB-OPT", "4")],
     ),
     ("confirmed-2", "C0005", "MAIN", "confirmed", [("DRL-18V-KIT", "2"), ("LAD-ALU-6", "1")]),
+    # Shipped this month to a customer invoiced at month end: no invoice until the month has ended.
+    (
+        "shipped",
+        "C0021",
+        "MAIN",
+        "shipped",
+        [("TON-HP-26A", "3"), ("PLT-EUR-1208", "8"), ("TOW-PAP-1000", "10"), ("CLN-MULTI-5L", "6")],
+    ),
     (
         "invoiced-1",
         "C0004",
@@ -232,6 +243,7 @@ class Command(BaseCommand):
         for code, name, tax_id, credit_limit, terms in CUSTOMERS:
             if code in existing:
                 continue
+            invoicing = Customer.Invoicing.MONTH_END if code in MONTH_END else Customer.Invoicing.PER_SHIPMENT
             customer = services.customer_create(
                 code=code,
                 name=name,
@@ -239,6 +251,7 @@ class Command(BaseCommand):
                 email=f"{code.lower()}@example.com",
                 credit_limit=Decimal(credit_limit),
                 payment_terms_days=terms,
+                invoicing=invoicing,
             )
             existing[code] = customer.pk
             created += 1
@@ -295,6 +308,10 @@ class Command(BaseCommand):
                 services.order_confirm(order_id=order.pk)
             elif order.status == Status.CONFIRMED and target == Status.CANCELLED:
                 services.order_cancel(order_id=order.pk, reason=_("Demo: the customer changed their mind."))
+            elif order.status == Status.CONFIRMED and target == Status.SHIPPED:
+                # Its customer is invoiced at month end: it rests in shipped until bill_month_end.
+                services.order_ship(order_id=order.pk)
+                return None
             elif order.status == Status.CONFIRMED and target in ("invoiced", "partly_paid", "paid"):
                 services.order_ship(order_id=order.pk)
                 self._wait_for_invoice(order.pk)
@@ -371,6 +388,19 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("  %(number)s waits for a manager's credit approval (run %(run)s)")
                 % {"number": order.number, "run": order.workflow}
+            )
+        month_end = orders.filter(status=Status.SHIPPED, customer__invoicing=Customer.Invoicing.MONTH_END)
+        for order in month_end.select_related("customer"):
+            self.stdout.write(
+                _(
+                    "  %(number)s is shipped: %(customer)s is invoiced at month end, once %(month)s has ended "
+                    "(beat's hourly financeiro.bill_month_end, or manage.py bill_month_end)"
+                )
+                % {
+                    "number": order.number,
+                    "customer": order.customer.code,
+                    "month": f"{order.shipped_on:%Y-%m}",
+                }
             )
         self._low_stock(stock)
         closed = [f"{p.year}-{p.month:02d}" for p in interfaces.periods() if p.status == "closed"]

@@ -4,6 +4,7 @@ Imports nothing of the app and no ORM, so a remote proxy can implement it.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Protocol
 from uuid import UUID
 
@@ -34,6 +35,11 @@ class UserNotFoundError(NotFoundError):
 
 class CoreService(Protocol):
     def company(self) -> CompanyInfo: ...
+
+    def today(self) -> date:
+        """The company's business date: today in its timezone (the server's if
+        the stored zone is unknown)."""
+        ...
 
     def user(self, *, user_id: UUID) -> UserRef:
         """Raises UserNotFoundError."""

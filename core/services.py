@@ -1,5 +1,6 @@
 """core's commands and queries; views, admin and commands call these."""
 
+import datetime
 import math
 import re
 import zoneinfo
@@ -171,6 +172,10 @@ class CoreServiceImpl(CoreService):
             base_currency=company.base_currency,
             timezone=company.timezone,
         )
+
+    def today(self) -> datetime.date:
+        zone = company_timezone()
+        return timezone.localdate(timezone=zone) if zone else timezone.localdate()
 
     def user(self, *, user_id: UUID) -> UserRef:
         try:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import zoneinfo
 from decimal import Decimal
-
-from django.utils import timezone
 
 from core.contract import CoreService
 from erp import services
@@ -32,10 +29,5 @@ def stock_value() -> Decimal:
 
 
 def today() -> datetime.date:
-    """The company's business date (its timezone; the server's if unknown): the
-    date that decides which months have ended for month-end billing."""
-    try:
-        zone = zoneinfo.ZoneInfo(core().company().timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return timezone.localdate()
-    return timezone.localdate(timezone=zone)
+    """The company's business date: it decides which months have ended for month-end billing."""
+    return core().today()

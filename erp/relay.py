@@ -395,8 +395,18 @@ def _refuse_doomed(alias: str) -> None:
 _LOCK_NAMESPACE = 0x52454C59  # "RELY"
 
 
+# The holder of a delivery's lock may be a process that has just been killed:
+# its server session ends a moment later, taking the lock with it, but Celery
+# requeues the killed process's message at once, and its next attempt can ask
+# for the lock within that moment. Answering "busy" then would leave the crash
+# unseen until the message counted as lost (EVENTS_REDELIVER_AFTER_SECONDS),
+# so an attempt waits up to 5 s for a held lock before it gives way.
+_WAIT_FOR_LOCK = "SET LOCAL lock_timeout = '5s'"
+_LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout
+
+
 def _lock_key(delivery_id: int) -> int:
-    return (delivery_id & 0xFFFFFFFF) - (1 << 31)  # an int4; ids 2³² apart share a key (harmless: "busy")
+    return (delivery_id & 0xFFFFFFFF) - (1 << 31)  # an int4; ids 2³² apart share a key (harmless: a wait)
 
 
 def _claim(alias: str, delivery_id: int) -> _Taken | str:
@@ -405,12 +415,13 @@ def _claim(alias: str, delivery_id: int) -> _Taken | str:
     the outcome when there is nothing to run."""
     if connections[alias].vendor != "postgresql":
         return _claim_portably(alias, delivery_id)
+    lock = {"ns": _LOCK_NAMESPACE, "key": _lock_key(delivery_id)}
     with connections[alias].cursor() as cursor:  # autocommit: the statement commits
-        cursor.execute(
-            _CLAIM_SQL,
-            {"ns": _LOCK_NAMESPACE, "key": _lock_key(delivery_id), "id": delivery_id, "pending": "pending"},
-        )
+        cursor.execute(_CLAIM_SQL, {**lock, "id": delivery_id, "pending": "pending"})
         locked, crashed, *row = cursor.fetchone()
+        if not locked and _waited_for_lock(alias, lock):
+            cursor.execute(_CLAIM_SQL, {**lock, "id": delivery_id, "pending": "pending"})
+            locked, crashed, *row = cursor.fetchone()
     if not locked:
         return "busy"  # another attempt of this delivery is running; it records the outcome
     if row[0] is None:
@@ -450,6 +461,21 @@ SELECT lock.got,
        claimed.*
 FROM lock LEFT JOIN claimed ON true
 """  # noqa: S608 - table names from the models, values as parameters
+
+
+def _waited_for_lock(alias: str, lock: dict) -> bool:
+    """Wait a few seconds for the delivery's session lock; True once this
+    session holds it (the claim then takes it once more: the locks nest, and
+    the attempt's end gives up all of them)."""
+    try:
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            cursor.execute(_WAIT_FOR_LOCK)
+            cursor.execute("SELECT pg_advisory_lock(%(ns)s, %(key)s)", lock)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    return True
 
 
 def _claim_portably(alias: str, delivery_id: int) -> _Taken | str:

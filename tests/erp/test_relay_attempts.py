@@ -14,6 +14,9 @@ on the delivery's in the one-database run.
   replay of the others (issue 16: the sweep stopped at the first database it
   could not reach), and is named in the log and the metric.
 * Two first attempts of one delivery at once run the subscriber once.
+* An attempt that finds the delivery locked by a process killed a moment ago
+  waits for that session to end and counts the crash (issue 20's CI: it
+  answered "busy", and the crash went unseen until the message counted as lost).
 
 And the README's retry arithmetic is the formula's.
 """
@@ -34,6 +37,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.db.utils import load_backend
 from kombu import Connection
 from prometheus_client import REGISTRY
@@ -444,6 +448,49 @@ def test_two_first_attempts_of_one_delivery_at_once_have_one_effect_and_spend_on
     delivery = delivery_of(event)
     assert (delivery.status, delivery.attempts) == (Delivery.Status.DELIVERED, 1)
     assert effects_of(event) == 1
+
+
+# --- The lock of an attempt whose process was just killed ------------------------------
+
+
+def test_an_attempt_finding_the_lock_of_a_process_just_killed_waits_for_it_and_counts_the_crash():
+    event = published("integrity")  # the first attempt failed: pending, a retry due
+    delivery = delivery_of(event)
+    dying = session()  # the killed worker process's server session, not yet ended
+    with dying.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_lock(%s, %s)", [relay._LOCK_NAMESPACE, relay._lock_key(delivery.pk)]
+        )
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, started_at=Now())
+    session_ends = threading.Timer(0.5, dying.connection.close)  # the server notices the dead client
+    session_ends.start()
+    try:
+        outcome = relay.deliver(delivery.pk, "default")  # the requeued message, at once
+    finally:
+        session_ends.join()
+
+    assert outcome == "deferred"  # not "busy", which left the crash unseen until the message was lost
+    delivery = delivery_of(event)
+    assert (delivery.crashes, delivery.started_at, delivery.enqueued_at) == (1, None, None)
+    assert delivery.last_error.startswith("crashed:")
+    assert effects_of(event) == 0
+
+
+def test_an_attempt_gives_way_to_one_that_holds_the_lock_longer_than_a_dying_process_would():
+    event = published("integrity")
+    delivery = delivery_of(event)
+    running = session()  # an attempt still running in a live process
+    with running.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_lock(%s, %s)", [relay._LOCK_NAMESPACE, relay._lock_key(delivery.pk)]
+        )
+    try:
+        assert (
+            relay.deliver(delivery.pk, "default") == "busy"
+        )  # after its wait: the holder records the outcome
+    finally:
+        running.close()
+    assert delivery_of(event).attempts == delivery.attempts  # no attempt spent
 
 
 # --- The README ---------------------------------------------------------------------

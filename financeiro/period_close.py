@@ -1,8 +1,9 @@
 """Closing a month through the ``period_close`` workflow (the definition is in
 financeiro/workflows.py).
 
-``start`` marks the period ``closing`` (refusing one that is not open, or
-has an open month before it), so nothing posts into it while the checks and
+``start`` marks the period ``closing`` (refusing one that is not open, has
+an open month before it, or has shipments awaiting month-end billing), so
+nothing posts into it while the checks and
 the confirmation happen, then starts the run (the workflows app commits it on
 its own: no call to another app inside a transaction of ours) and records its
 ``thread_id`` on the period; a run that cannot start reopens the period. The run's steps call ``check`` and

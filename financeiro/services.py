@@ -1492,11 +1492,13 @@ def _locked_period(period_id: Any) -> FiscalPeriod:
 def period_mark_closing(*, period_id: Any, workflow: UUID | None = None, again: bool = False) -> PeriodInfo:
     """Mark the period ``closing`` (under the close run ``workflow``): postings
     into it are refused from now on. ``again``: a run's own step, for which a
-    period it already marks closing is fine."""
+    period it already marks closing is fine; there the run's checks report
+    shipments awaiting month-end billing, with its other reasons."""
     with atomic(APP):
         period = _locked_period(period_id)
         if not (again and period.status == FiscalPeriod.Status.CLOSING):
             refuse_to_close(period)
+            _refuse_awaiting_billing(period)  # a 409 naming them, before any run exists
         period.status = FiscalPeriod.Status.CLOSING
         period.workflow = workflow or period.workflow
         period.save(using=_db(), update_fields=["status", "workflow"])

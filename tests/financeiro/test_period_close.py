@@ -4,13 +4,14 @@ then a finance user other than the starter confirms; postings are refused
 while it closes and after; a failed check or a "no" reopens the month."""
 
 import datetime
+import uuid
 from decimal import Decimal
 
 import pytest
 
 from erp.db import alias
 from erp.models import OutboxEvent
-from financeiro import services
+from financeiro import period_close, services
 from financeiro.models import FiscalPeriod, JournalEntry
 from tests.financeiro.factories import account, held, post
 
@@ -107,15 +108,18 @@ def test_a_no_at_confirmation_reopens_the_month(client_as, march):
 def test_a_month_whose_shipments_await_month_end_billing_does_not_close(client_as, march):
     held(shipped_on=MARCH, order_number="SO-2026-000009")
     maker, checker = client_as("finance"), client_as("finance")
-    started = start_close(maker, march)
-    run = maker.get(f"{RUNS}{started['thread_id']}/").json()
-    assert run["status"] == "failed"
-    assert (
+    refused = maker.post(f"{API}periods/{march.id}/close/", {}, format="json")
+    assert refused.status_code == 409
+    assert refused["Content-Type"] == "application/problem+json"
+    body = refused.json()
+    assert body["code"] == "period_not_closable"
+    assert body["detail"] == (
         "1 shipment of 2026-03 awaits month-end billing (SO-2026-000009): run manage.py bill_month_end."
-        in run["error"]
     )
+    assert body["awaiting_month_end_billing"] == ["SO-2026-000009"]
     march.refresh_from_db()
-    assert march.status == "open"
+    assert (march.status, march.workflow) == ("open", None)  # no run started
+    assert maker.get(RUNS, {"definition": "period_close"}).json()["count"] == 0
 
     assert services.bill_month_end(as_of=datetime.date(2026, 4, 1)) == 1
     started = start_close(maker, march)
@@ -125,5 +129,15 @@ def test_a_month_whose_shipments_await_month_end_billing_does_not_close(client_a
     checker.post(f"{RUNS}{started['thread_id']}/continue/", {"input": {"confirm": True}}, format="json")
     run = maker.get(f"{RUNS}{started['thread_id']}/").json()
     assert run["status"] == "failed" and "SO-2026-000010" in run["error"]
+    march.refresh_from_db()
+    assert march.status == "open"
+
+
+def test_a_shipment_held_between_the_start_and_the_checks_fails_them_and_reopens_the_month(march):
+    run = uuid.uuid4()
+    services.period_mark_closing(period_id=march.id, workflow=run)  # started: nothing awaited billing
+    held(shipped_on=MARCH, order_number="SO-2026-000011")  # its event arrives before the checks run
+    with pytest.raises(period_close.PeriodChecksFailedError, match=r"\(SO-2026-000011\)"):
+        period_close.check(period_id=str(march.id), thread_id=run, year=2026, month=3)
     march.refresh_from_db()
     assert march.status == "open"

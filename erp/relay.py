@@ -416,11 +416,12 @@ def _claim(alias: str, delivery_id: int) -> _Taken | str:
     if connections[alias].vendor != "postgresql":
         return _claim_portably(alias, delivery_id)
     lock = {"ns": _LOCK_NAMESPACE, "key": _lock_key(delivery_id)}
+    claim = {**lock, "id": delivery_id, "pending": "pending"}
     with connections[alias].cursor() as cursor:  # autocommit: the statement commits
-        cursor.execute(_CLAIM_SQL, {**lock, "id": delivery_id, "pending": "pending"})
+        cursor.execute(_CLAIM_SQL, claim)
         locked, crashed, *row = cursor.fetchone()
         if not locked and _waited_for_lock(alias, lock):
-            cursor.execute(_CLAIM_SQL, {**lock, "id": delivery_id, "pending": "pending"})
+            cursor.execute(_CLAIM_SQL, claim)
             locked, crashed, *row = cursor.fetchone()
     if not locked:
         return "busy"  # another attempt of this delivery is running; it records the outcome

@@ -3,8 +3,8 @@ financeiro/workflows.py).
 
 ``start`` marks the period ``closing`` (refusing one that is not open, has
 an open month before it, or has shipments awaiting month-end billing), so
-nothing posts into it while the checks and
-the confirmation happen, then starts the run (the workflows app commits it on
+nothing posts into it while the checks and the confirmation happen, then
+starts the run (the workflows app commits it on
 its own: no call to another app inside a transaction of ours) and records its
 ``thread_id`` on the period; a run that cannot start reopens the period. The run's steps call ``check`` and
 ``finish`` (whose ``close_period`` refuses, as ``check`` does, a month with

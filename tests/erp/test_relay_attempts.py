@@ -453,14 +453,20 @@ def test_two_first_attempts_of_one_delivery_at_once_have_one_effect_and_spend_on
 # --- The lock of an attempt whose process was just killed ------------------------------
 
 
-def test_an_attempt_finding_the_lock_of_a_process_just_killed_waits_for_it_and_counts_the_crash():
-    event = published("integrity")  # the first attempt failed: pending, a retry due
-    delivery = delivery_of(event)
-    dying = session()  # the killed worker process's server session, not yet ended
-    with dying.cursor() as cursor:
+def holding_the_lock_of(delivery: Delivery):
+    """A session of its own holding the delivery's attempt lock, as an attempt does."""
+    holder = session()
+    with holder.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_lock(%s, %s)", [relay._LOCK_NAMESPACE, relay._lock_key(delivery.pk)]
         )
+    return holder
+
+
+def test_an_attempt_finding_the_lock_of_a_process_just_killed_waits_for_it_and_counts_the_crash():
+    event = published("integrity")  # the first attempt failed: pending, a retry due
+    delivery = delivery_of(event)
+    dying = holding_the_lock_of(delivery)  # the killed worker process's server session, not yet ended
     Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1, started_at=Now())
     session_ends = threading.Timer(0.5, dying.connection.close)  # the server notices the dead client
     session_ends.start()
@@ -479,15 +485,10 @@ def test_an_attempt_finding_the_lock_of_a_process_just_killed_waits_for_it_and_c
 def test_an_attempt_gives_way_to_one_that_holds_the_lock_longer_than_a_dying_process_would():
     event = published("integrity")
     delivery = delivery_of(event)
-    running = session()  # an attempt still running in a live process
-    with running.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_lock(%s, %s)", [relay._LOCK_NAMESPACE, relay._lock_key(delivery.pk)]
-        )
+    running = holding_the_lock_of(delivery)  # an attempt still running in a live process
     try:
-        assert (
-            relay.deliver(delivery.pk, "default") == "busy"
-        )  # after its wait: the holder records the outcome
+        # After its wait it gives way: the holder records the outcome.
+        assert relay.deliver(delivery.pk, "default") == "busy"
     finally:
         running.close()
     assert delivery_of(event).attempts == delivery.attempts  # no attempt spent
